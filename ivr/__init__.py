@@ -1,0 +1,1 @@
+"""Call flows that run over AGI: menus and the feature-code flows."""
