@@ -36,16 +36,34 @@ class RedisServer:
             self.process.wait()
 
 
-def start_redis(data_dir: Path, appendfsync: str = "everysec", port: int | None = None) -> RedisServer:
+def start_redis(
+    data_dir: Path, appendfsync: str = "everysec", port: int | None = None
+) -> RedisServer:
     binary = shutil.which("redis-server")
     if binary is None:
-        raise RuntimeError("redis-server not found: run `make test` (it installs Debian's redis-server)")
+        raise RuntimeError(
+            "redis-server not found: run `make test` (it installs Debian's redis-server)"
+        )
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     args = [
-        binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-        "--appendonly", "yes", "--appendfsync", appendfsync, "--save", "",
-        "--daemonize", "no", "--logfile", str(data_dir / "redis.log"),
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        appendfsync,
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--logfile",
+        str(data_dir / "redis.log"),
     ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10

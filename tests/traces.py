@@ -24,7 +24,9 @@ _HEADER = re.compile(rb"^(?P<dir>.+?) \+(?P<t>[0-9.]+) len=(?P<n>\d+)$")
 
 @dataclass(frozen=True)
 class Record:
-    direction: str  # "C->S", "S->C", "AST->AGI", "AGI->AST" or a marker like "CONNECT 127.0.0.1:5038"
+    direction: (
+        str  # "C->S", "S->C", "AST->AGI", "AGI->AST" or a marker like "CONNECT 127.0.0.1:5038"
+    )
     t: float  # seconds since the recording started
     data: bytes
 
