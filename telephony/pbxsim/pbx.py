@@ -1,0 +1,124 @@
+"""`EmulatedPBX`: one emulated Asterisk 22 — its configuration, clock, queues and AMI server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from telephony.pbxsim.amiserver import ActionSpec, AMISession, privilege_text
+from telephony.pbxsim.amiwire import Headers
+from telephony.pbxsim.clock import Clock
+from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, PBXConfig, load_pbx_config
+from telephony.pbxsim.queues import Queue, queue_order_key
+
+Address = tuple[str, int]
+
+
+class EmulatedPBX:
+    """An in-process Asterisk look-alike. `ami_port=0` binds a free port; read `ami_port`
+    after `start()`. `agi_redirect` maps a FastAGI address named in the dialplan to the
+    address actually dialled (so tests can run their FastAGI server on a free port)."""
+
+    def __init__(
+        self,
+        config: PBXConfig,
+        name: str = "lab",
+        ami_host: str = "127.0.0.1",
+        ami_port: int = 0,
+        time_scale: float = 1.0,
+        agi_redirect: dict[Address, Address] | None = None,
+    ) -> None:
+        self.config = config
+        self.name = name
+        self.ami_host = ami_host
+        self._requested_port = ami_port
+        self.clock = Clock(time_scale)
+        self.agi_redirect = dict(agi_redirect or {})
+        self.ami_sessions: set[AMISession] = set()
+        self._all_sessions: set[AMISession] = set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        boot = int(self.clock.now())
+        ordered = sorted(config.queues.values(), key=lambda q: queue_order_key(q.name))
+        self.queues: dict[str, Queue] = {q.name: Queue.from_config(q, boot) for q in ordered}
+        from telephony.pbxsim.actions import ACTIONS
+
+        self.actions: dict[str, ActionSpec] = ACTIONS
+
+    @classmethod
+    def from_config_dir(
+        cls,
+        path: str | Path,
+        name: str = "lab",
+        ami_host: str = "127.0.0.1",
+        ami_port: int = 0,
+        time_scale: float = 1.0,
+        agi_redirect: dict[Address, Address] | None = None,
+    ) -> EmulatedPBX:
+        config = load_pbx_config(Path(path))
+        return cls(config, name, ami_host, ami_port, time_scale, agi_redirect)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError(f"PBX {self.name!r} already started")
+        self._server = await asyncio.start_server(
+            self._on_connect, self.ami_host, self._requested_port
+        )
+
+    @property
+    def ami_port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"PBX {self.name!r} is not started")
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for session in list(self._all_sessions):
+            await session.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = AMISession(self, reader, writer)
+        self._all_sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self._all_sessions.discard(session)
+
+    def spawn(self, coroutine: object) -> asyncio.Task[None]:
+        """Run a call flow in the background; the PBX cancels it on stop()."""
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- events --------------------------------------------------------------------------
+    def emit(self, event: str, category: str, headers: Headers) -> None:
+        """Send an event to every logged-in session whose read classes include `category`."""
+        bit = PERMISSION_FLAGS[category]
+        message: Headers = [
+            ("Event", event),
+            ("Privilege", privilege_text(bit)),
+            ("SystemName", self.name),
+            *headers,
+        ]
+        for session in list(self.ami_sessions):
+            if session.wants(bit):
+                session.send(message)
+
+    def broadcast_security(self, message: Headers) -> None:
+        bit = PERMISSION_FLAGS["security"]
+        for session in list(self.ami_sessions):
+            if session.wants(bit):
+                session.send(message)

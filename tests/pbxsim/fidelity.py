@@ -1,0 +1,316 @@
+"""Replays a recorded Asterisk 22 conversation against the emulated PBX and compares.
+
+`replay_ami` opens one TCP connection per `CONNECT` marker, sends the recorded `C->S` bytes at
+their recorded times (divided by the PBX's time scale) and collects what the emulator sends.
+`compare_conversation` then holds the emulator's messages to the recorded ones:
+
+* the same messages, each with the same header names in the same order;
+* the same values, except values that legitimately differ between two runs (`VOLATILE`:
+  timestamps, uptime) which are only required to be present, and values that name a run-time
+  identity (`RELATIONAL`: Uniqueid/Linkedid, channel sequence suffixes, SessionID, addresses):
+  those must map one-to-one, so two places that hold the same value in the trace hold the same
+  value in the emulator, and different ones different;
+* order: replies to the client's actions (responses and the events of a list) in strict order,
+  and asynchronous events in strict order among themselves. Asterisk publishes events through
+  its stasis message bus on other threads, so where an event lands *between* replies depends on
+  thread timing; the position of an event relative to the replies is therefore not compared.
+  Two adjacent asynchronous events may be swapped only when `may_swap` says Asterisk itself
+  could emit them in either order (see there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from dataclasses import dataclass, field
+
+from telephony.pbxsim.amiwire import Headers, parse_headers
+from tests.traces import Record
+
+# Values that change from run to run and carry no relation worth checking.
+VOLATILE = {
+    "Uptime",
+    "LastReload",
+    "EventTV",
+    "SessionTV",
+    "Timestamp",
+    "LoginTime",
+    "LastCall",
+    "LastPause",
+}
+# Headers whose whole value is an identity that must keep its relations.
+RELATIONAL_HEADERS = {
+    "SessionID": "session",
+    "LocalAddress": "address",
+    "RemoteAddress": "address",
+}
+_UNIQUEID = re.compile(r"\b([A-Za-z0-9_]+-\d{9,}\.\d+)\b")
+_CHANNEL_SEQ = re.compile(r"(?<=-)([0-9a-f]{8})(?=;[12]\b)|(?<=IAX2/)([A-Za-z0-9_]+-\d+)")
+
+
+@dataclass
+class Message:
+    headers: Headers
+    raw: bytes
+
+    def get(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def kind(self) -> str:
+        return self.get("Event") or f"Response: {self.get('Response')}" or "?"
+
+    @property
+    def is_async_event(self) -> bool:
+        """Published on the event bus (carries Privilege), as opposed to a reply to an action."""
+        return self.get("Event") is not None and (
+            self.get("Privilege") is not None or self.get("Event") == "FullyBooted"
+        )
+
+
+def split_server_bytes(data: bytes) -> list[Message]:
+    messages: list[Message] = []
+    rest = data
+    if rest.startswith(b"Asterisk Call Manager/"):
+        end = rest.index(b"\r\n") + 2
+        messages.append(Message([("Banner", rest[: end - 2].decode())], rest[:end]))
+        rest = rest[end:]
+    while rest:
+        end = rest.find(b"\r\n\r\n")
+        if end < 0:
+            messages.append(Message([("Incomplete", rest.decode(errors="replace"))], rest))
+            break
+        raw = rest[: end + 4]
+        messages.append(Message(parse_headers(raw.decode("utf-8", errors="replace")), raw))
+        rest = rest[end + 4 :]
+    return messages
+
+
+@dataclass
+class Connection:
+    """One recorded TCP conversation and what the emulator answered to its replay."""
+
+    client: list[Record] = field(default_factory=list)
+    expected: bytes = b""
+    server_closes: bool = False
+    end_t: float = 0.0
+    actual: bytes = b""
+
+
+def connections_of(records: list[Record]) -> list[Connection]:
+    conns: list[Connection] = []
+    for record in records:
+        if record.direction.startswith("CONNECT"):
+            conns.append(Connection())
+            continue
+        if not conns:
+            continue
+        conn = conns[-1]
+        conn.end_t = record.t
+        if record.direction == "C->S":
+            conn.client.append(record)
+        elif record.direction == "S->C":
+            conn.expected += record.data
+        elif record.direction.startswith("EOF-from-server"):
+            conn.server_closes = True
+    return conns
+
+
+async def replay_ami(
+    host: str, port: int, records: list[Record], time_scale: float, grace: float = 0.3
+) -> list[Connection]:
+    conns = connections_of(records)
+    t0 = time.monotonic()
+    first_t = records[0].t if records else 0.0
+
+    async def wait_until(t: float) -> None:
+        delay = (t - first_t) / time_scale - (time.monotonic() - t0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    for conn in conns:
+        reader, writer = await asyncio.open_connection(host, port)
+        received = bytearray()
+
+        async def pump(reader: asyncio.StreamReader = reader, into: bytearray = received) -> None:
+            while chunk := await reader.read(65536):
+                into.extend(chunk)
+
+        pump_task = asyncio.create_task(pump())
+        for record in conn.client:
+            await wait_until(record.t)
+            writer.write(record.data)
+            await writer.drain()
+        await wait_until(conn.end_t)
+        if conn.server_closes:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pump_task), grace + 2.0)
+        else:
+            await asyncio.sleep(grace)
+        pump_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await pump_task
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+        conn.actual = bytes(received)
+    return conns
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+@dataclass
+class Relations:
+    """One-to-one maps trace value -> emulator value per kind of identity."""
+
+    forward: dict[str, dict[str, str]] = field(default_factory=dict)
+    backward: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def bind(self, kind: str, trace_value: str, emu_value: str) -> str | None:
+        fwd = self.forward.setdefault(kind, {})
+        bwd = self.backward.setdefault(kind, {})
+        if trace_value in fwd:
+            if fwd[trace_value] != emu_value:
+                return f"{kind} {trace_value!r} was {fwd[trace_value]!r}, now {emu_value!r}"
+            return None
+        if emu_value in bwd:
+            return f"{kind} {emu_value!r} already stands for {bwd[emu_value]!r}"
+        fwd[trace_value] = emu_value
+        bwd[emu_value] = trace_value
+        return None
+
+    def copy(self) -> Relations:
+        return Relations(
+            {k: dict(v) for k, v in self.forward.items()},
+            {k: dict(v) for k, v in self.backward.items()},
+        )
+
+
+def _tokens(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Text with identities replaced by placeholders, and the identities found in order."""
+    found: list[tuple[str, str]] = []
+
+    def uid(match: re.Match[str]) -> str:
+        found.append(("uniqueid", match.group(1)))
+        return "<uniqueid>"
+
+    def seq(match: re.Match[str]) -> str:
+        found.append(("channel", match.group(0)))
+        return "<seq>"
+
+    return _CHANNEL_SEQ.sub(seq, _UNIQUEID.sub(uid, text)), found
+
+
+def message_difference(expected: Message, actual: Message, relations: Relations) -> str | None:
+    """None when `actual` stands for `expected` (binding identities in `relations`)."""
+    exp_names = [k for k, _ in expected.headers]
+    act_names = [k for k, _ in actual.headers]
+    exp_shape = [_tokens(k)[0] for k in exp_names]
+    act_shape = [_tokens(k)[0] for k in act_names]
+    if exp_shape != act_shape:
+        return f"header names differ:\n  expected {exp_names}\n  actual   {act_names}"
+    for (exp_key, exp_value), (act_key, act_value) in zip(
+        expected.headers, actual.headers, strict=True
+    ):
+        pairs = list(zip(_tokens(exp_key)[1], _tokens(act_key)[1], strict=True))
+        if exp_key in VOLATILE:
+            continue
+        if exp_key in RELATIONAL_HEADERS:
+            pairs.append(((RELATIONAL_HEADERS[exp_key], exp_value), ("", act_value)))
+        else:
+            exp_text, exp_ids = _tokens(exp_value)
+            act_text, act_ids = _tokens(act_value)
+            if exp_text != act_text or len(exp_ids) != len(act_ids):
+                return f"{exp_key}: expected {exp_value!r}, got {act_value!r}"
+            pairs += list(zip(exp_ids, act_ids, strict=True))
+        for (kind, trace_value), (_, emu_value) in pairs:
+            problem = relations.bind(kind, trace_value, emu_value)
+            if problem:
+                return f"{exp_key}: {problem}"
+    return None
+
+
+# Which adjacent asynchronous events Asterisk may emit in either order. Events are published
+# by the thread that owns the channel; two channels' threads race, so events about different
+# channels may interleave either way. DeviceStateChange comes from the device-state thread and
+# races with everything.
+_CHANNEL_KEYS = ("Channel", "DestChannel", "LocalOneChannel", "Queue")
+
+
+def _subject(message: Message) -> str | None:
+    for key in _CHANNEL_KEYS:
+        value = message.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def may_swap(first: Message, second: Message) -> bool:
+    if "DeviceStateChange" in (first.kind, second.kind):
+        return True
+    a, b = _subject(first), _subject(second)
+    return a is not None and b is not None and a != b
+
+
+def _match_sequence(
+    expected: list[Message], actual: list[Message], relations: Relations, label: str
+) -> list[str]:
+    problems: list[str] = []
+    remaining = list(actual)
+    for index, exp in enumerate(expected):
+        matched = False
+        # Look ahead a little: a later actual message may stand for this one if every
+        # message it jumps over may be swapped with it.
+        for pos, act in enumerate(remaining[:6]):
+            if pos and not all(may_swap(skipped, act) for skipped in remaining[:pos]):
+                break
+            trial = relations.copy()
+            if message_difference(exp, act, trial) is None:
+                relations.forward, relations.backward = trial.forward, trial.backward
+                del remaining[pos]
+                matched = True
+                break
+        if not matched:
+            got = remaining[0] if remaining else None
+            detail = "nothing" if got is None else message_difference(exp, got, relations.copy())
+            problems.append(
+                f"{label} #{index} expected {exp.kind}:\n{_show(exp)}"
+                + ("" if got is None else f"\n  got {got.kind}:\n{_show(got)}")
+                + f"\n  difference: {detail}"
+            )
+            return problems
+    for extra in remaining:
+        problems.append(f"{label}: unexpected extra {extra.kind}:\n{_show(extra)}")
+    return problems
+
+
+def _show(message: Message) -> str:
+    return "\n".join(f"    {k}: {v}" for k, v in message.headers)
+
+
+def compare_conversation(
+    expected_bytes: bytes, actual_bytes: bytes, relations: Relations | None = None
+) -> list[str]:
+    relations = relations or Relations()
+    expected = split_server_bytes(expected_bytes)
+    actual = split_server_bytes(actual_bytes)
+    problems = _match_sequence(
+        [m for m in expected if not m.is_async_event],
+        [m for m in actual if not m.is_async_event],
+        relations,
+        "reply",
+    )
+    problems += _match_sequence(
+        [m for m in expected if m.is_async_event],
+        [m for m in actual if m.is_async_event],
+        relations,
+        "event",
+    )
+    return problems
