@@ -185,7 +185,7 @@ class Settings(StrictModel):
     pbx: list[PbxSettings] = Field(min_length=1)
     platforms: list[PlatformSettings] = Field(min_length=1)
     zones: list[ZoneSettings] = Field(default_factory=list)
-    features: FeatureCodes = Field(default_factory=FeatureCodes)
+    feature_codes: FeatureCodes = Field(default_factory=FeatureCodes)
     fastagi: FastAgiSettings = Field(default_factory=FastAgiSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)

@@ -59,7 +59,10 @@ def test_jining_default_has_every_platform_of_the_plan() -> None:
     assert {q.name for p in county for q in p.queues} == {f"q110-{c}" for c in JINING_DISTRICTS}
     assert {z.name for z in settings.zones} == {"济宁高新区", "太白湖新区", "济宁经济技术开发区"}
     assert settings.centre_for_zone("太白湖新区").kind is PlatformKind.POLICE_110
-    assert (settings.features.one_key_transfer, settings.features.three_party_call) == ("*8", "*9")
+    assert (settings.feature_codes.one_key_transfer, settings.feature_codes.three_party_call) == (
+        "*8",
+        "*9",
+    )
     assert {t.role for t in settings.api_tokens} == set(Role)
 
 
@@ -74,7 +77,7 @@ def test_trunk_route_reaches_the_other_pbx() -> None:
     settings = load_settings(JINING)
     trunk = settings.platform("110-370800").queues[0].trunks[0]
     assert trunk.from_pbx == "pbx-12345"
-    assert (trunk.context, trunk.extension, trunk.dial) == ("trunk", "to110", "IAX2/to110/110")
+    assert (trunk.context, trunk.extension, trunk.dial) == ("hb-trunk", "110", "IAX2/to110/110")
 
 
 def _set(path: list[Any], value: Any) -> Callable[[Data], None]:
@@ -227,11 +230,16 @@ BAD_CASES: list[tuple[str, Callable[[Data], None], str, str]] = [
     ),
     (
         "same feature codes",
-        _set(["features", "three_party_call"], "*8"),
-        "features",
+        _set(["feature_codes", "three_party_call"], "*8"),
+        "feature_codes",
         "both '*8'",
     ),
-    ("feature code letters", _set(["features", "one_key_transfer"], "*x"), "features.", "DTMF"),
+    (
+        "feature code letters",
+        _set(["feature_codes", "one_key_transfer"], "*x"),
+        "feature_codes.",
+        "DTMF",
+    ),
     ("unknown role", _set(["api_tokens", 0, "role"], "root"), "api_tokens[0].role", "'admin'"),
     (
         "agent token without platform",
@@ -360,3 +368,18 @@ def test_redis_password_is_masked_for_display() -> None:
     data["redis"]["url"] = "redis://bridge:pa55@redis.internal:6380/2"
     settings = parse_settings(data)
     assert settings.redis.display_url == "redis://bridge:***@redis.internal:6380/2"
+
+
+def test_queues_and_contexts_exist_in_the_shipped_asterisk_configs() -> None:
+    """Each queue names a section of its PBX's queues.conf and a context of extensions.conf."""
+    settings = load_settings(JINING)
+    for platform in settings.platforms:
+        conf_dir = REPO / "config" / "asterisk" / platform.pbx
+        queues_conf = (conf_dir / "queues.conf").read_text(encoding="utf-8")
+        dialplan = (conf_dir / "extensions.conf").read_text(encoding="utf-8")
+        for queue in platform.queues:
+            assert f"[{queue.name}]" in queues_conf, (platform.pbx, queue.name)
+            assert f"[{queue.context}]" in dialplan, (platform.pbx, queue.context)
+            for trunk in queue.trunks:
+                trunk_plan = REPO / "config" / "asterisk" / trunk.from_pbx / "extensions.conf"
+                assert f"[{trunk.context}]" in trunk_plan.read_text(encoding="utf-8")
