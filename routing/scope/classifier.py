@@ -1,0 +1,138 @@
+"""The acceptance-scope classifier: rules and model vote, then safety has the last word.
+
+1. The rule book's words are found in one pass; each rule that fires votes for a route, a kind
+   or urgency with its weight.
+2. The n-gram model (if trained) adds its probabilities to the same scores.
+3. Safety first: if any danger rule fired, the answer is never 12345 (it becomes the danger
+   rule's route: 110 or a three-party call), and a danger rule marked urgent makes it urgent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from routing.scope.cases import LabelledCase, load_cases
+from routing.scope.decision import Kind, Route, RuleHit, ScopeDecision
+from routing.scope.matcher import RuleMatch, RuleMatcher
+from routing.scope.model import ModelOpinion, NgramModel
+from routing.scope.rules import RuleBook, load_rulebook
+
+# Without a model (rules alone): 12345 unless a rule says otherwise, as the annex's default.
+_NO_MODEL = ModelOpinion(route={Route.HOTLINE_12345: 0.5}, kind={Kind.HELP: 0.2}, urgent=0.2)
+_EMERGENCY_CHANNELS = frozenset({Route.FIRE_119, Route.MEDICAL_120})
+
+_L = TypeVar("_L", Route, Kind)
+
+
+class ScopeClassifier:
+    def __init__(self, rulebook: RuleBook, model: NgramModel | None = None) -> None:
+        self._rulebook = rulebook
+        self._matcher = RuleMatcher(rulebook.rules, rulebook.place_names)
+        self._model = model
+
+    @property
+    def has_model(self) -> bool:
+        return self._model is not None
+
+    def classify(self, text: str, caller_kind: Kind | None = None) -> ScopeDecision:
+        """Suggest platform, kind and urgency for one request; the agent decides."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("the text to classify is empty")
+        found = self._matcher.match(text)
+        opinion = self._model.predict(text) if self._model else _NO_MODEL
+        hits = sorted(found.rules, key=lambda m: -m.rule.weight)
+        notes: list[str] = []
+        route, confidence = _decide_route(hits, opinion, notes)
+        urgent = self._decide_urgent(hits, opinion, route, notes)
+        kind = _decide_kind(hits, opinion, caller_kind, notes)
+        if found.district:
+            notes.append(f"district {found.district} from {found.place}")
+        return ScopeDecision(
+            route=route,
+            kind=kind,
+            urgent=urgent,
+            district=found.district,
+            confidence=confidence,
+            reasons=tuple(RuleHit(m.rule.id, m.matched, m.rule.description) for m in hits),
+            notes=tuple(notes),
+        )
+
+    def _decide_urgent(
+        self, hits: Sequence[RuleMatch], opinion: ModelOpinion, route: Route, notes: list[str]
+    ) -> bool:
+        forcing = [m.rule.id for m in hits if m.rule.danger and m.rule.urgent]
+        if forcing:
+            notes.append(f"urgent: danger rule {forcing[0]}")
+            return True
+        if route in _EMERGENCY_CHANNELS:
+            return True
+        score = opinion.urgent
+        for match in hits:
+            if match.rule.urgent is not None:
+                score += match.rule.weight if match.rule.urgent else -match.rule.weight
+        return score >= self._rulebook.settings.urgent_threshold
+
+
+def _decide_route(
+    hits: Sequence[RuleMatch], opinion: ModelOpinion, notes: list[str]
+) -> tuple[Route, float]:
+    scores = _vote(opinion.route, ((m.rule.route, m.rule.weight) for m in hits))
+    route = max(scores, key=lambda r: scores[r])
+    danger = [m for m in hits if m.rule.danger]
+    if danger and route is Route.HOTLINE_12345:
+        # Safety first: a sign of danger never leaves the request with 12345 alone.
+        strongest = danger[0].rule
+        route = strongest.route or Route.BOTH
+        notes.append(f"safety: {strongest.id} overrides 12345")
+    total = sum(score for score in scores.values() if score > 0)
+    return route, (scores[route] / total if total else 0.0)
+
+
+def _decide_kind(
+    hits: Sequence[RuleMatch], opinion: ModelOpinion, caller_kind: Kind | None, notes: list[str]
+) -> Kind:
+    danger_kinds = [m.rule for m in hits if m.rule.danger and m.rule.kind]
+    if caller_kind is not None and not danger_kinds:
+        notes.append("kind chosen by the caller")
+        return caller_kind
+    if caller_kind is not None:
+        notes.append(f"caller chose {caller_kind.value}; danger rule {danger_kinds[0].id} wins")
+    scores = _vote(opinion.kind, ((m.rule.kind, m.rule.weight) for m in hits))
+    return max(scores, key=lambda k: scores[k])
+
+
+def _vote(base: Mapping[_L, float], votes: Iterable[tuple[_L | None, float]]) -> dict[_L, float]:
+    scores = dict(base)
+    for label, weight in votes:
+        if label is not None:
+            scores[label] = scores.get(label, 0.0) + weight
+    return scores
+
+
+def build_classifier(
+    rulebook: RuleBook, training: Sequence[LabelledCase] | None = None
+) -> ScopeClassifier:
+    """Rules alone (`training` None or empty) or rules plus a model trained on `training`."""
+    return ScopeClassifier(rulebook, NgramModel(training) if training else None)
+
+
+def load_classifier(
+    rules_path: Path, use_model: bool = True, exclude_texts: Collection[str] = ()
+) -> ScopeClassifier:
+    """Load the rule book and train the model on its training files.
+
+    `exclude_texts`: cases with these texts are left out of training, so that an evaluation
+    never scores the model on what it was trained on.
+    """
+    rulebook = load_rulebook(rules_path)
+    if not use_model:
+        return build_classifier(rulebook)
+    training = [
+        case
+        for path in rulebook.training_files
+        for case in load_cases(path)
+        if case.text not in exclude_texts
+    ]
+    return build_classifier(rulebook, training)

@@ -1,0 +1,73 @@
+"""The statistical half: character n-gram TF-IDF and logistic regression, trained at load.
+
+Chinese needs no word segmentation for this: character 1–3-grams catch 跳楼, 走失, 建议 and
+their neighbours in words the rules do not list. Training on a few hundred sentences takes well
+under a second, so the model is trained from the JSON Lines files when the classifier is built,
+and no serialized (pickled) artifact is ever loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from routing.scope.cases import LabelledCase
+from routing.scope.decision import Kind, Route
+
+_L = TypeVar("_L", Route, Kind, bool)
+
+
+@dataclass(frozen=True)
+class ModelOpinion:
+    """Probabilities over each answer; they sum to 1 for route and for kind."""
+
+    route: Mapping[Route, float]
+    kind: Mapping[Kind, float]
+    urgent: float
+
+
+class _Head(Generic[_L]):
+    """One logistic regression over the shared features; copes with a single-label field."""
+
+    def __init__(self, features: object, labels: Sequence[_L], strength: float, seed: int) -> None:
+        self._labels: list[_L] = sorted(set(labels), key=str)
+        self._model: LogisticRegression | None = None
+        if len(self._labels) > 1:
+            self._model = LogisticRegression(
+                C=strength, max_iter=2000, class_weight="balanced", random_state=seed
+            )
+            self._model.fit(features, [self._labels.index(label) for label in labels])
+
+    def probabilities(self, features: object) -> dict[_L, float]:
+        if self._model is None:
+            return {self._labels[0]: 1.0}
+        row = self._model.predict_proba(features)[0]
+        return {
+            self._labels[int(index)]: float(p)
+            for index, p in zip(self._model.classes_, row, strict=True)
+        }
+
+
+class NgramModel:
+    def __init__(self, cases: Sequence[LabelledCase], strength: float = 10.0, seed: int = 0):
+        if not cases:
+            raise ValueError("the scope model needs at least one labelled case to train on")
+        self._vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, lowercase=True
+        )
+        features = self._vectorizer.fit_transform([case.text for case in cases])
+        self._route = _Head(features, [c.route for c in cases], strength, seed)
+        self._kind = _Head(features, [c.kind for c in cases], strength, seed)
+        self._urgent = _Head(features, [c.urgent for c in cases], strength, seed)
+
+    def predict(self, text: str) -> ModelOpinion:
+        features = self._vectorizer.transform([text])
+        return ModelOpinion(
+            route=self._route.probabilities(features),
+            kind=self._kind.probabilities(features),
+            urgent=self._urgent.probabilities(features).get(True, 0.0),
+        )
