@@ -1,0 +1,374 @@
+"""The linkage-ticket store on redis.asyncio: create, transition, links, search, export.
+
+Every write that must not be lost is one atomic script call; a ticket is acknowledged (the call
+returns) only after Redis has accepted it. How much an acknowledged ticket survives a crash
+depends on Redis's AOF fsync mode (see docs/tickets.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis.asyncio as aioredis
+
+from bridge.tickets.keys import TicketKeys
+from bridge.tickets.model import (
+    FeedbackEntry,
+    HistoryEntry,
+    Hop,
+    Ticket,
+    TicketDraft,
+    ticket_from_hash,
+    to_hash_fields,
+)
+from bridge.tickets.scripts import CREATE_TICKET, TRANSITION_TICKET
+from routing.tickets import (
+    HANDLED,
+    DeadlinePolicy,
+    IllegalTransition,
+    Platform,
+    TicketStatus,
+    deadline_rule,
+    due_at,
+    sources_of,
+)
+
+SEQUENCE_TTL = timedelta(days=3)  # a day's counter outlives the day by a margin for clock skew
+
+
+class TicketNotFound(LookupError):
+    def __init__(self, ticket_id: str) -> None:
+        super().__init__(f"no linkage ticket {ticket_id!r}")
+        self.ticket_id = ticket_id
+
+
+class IdempotencyConflict(ValueError):
+    """A request id was reused with a different draft: a client bug, never silently merged."""
+
+    def __init__(self, request_id: str, ticket_id: str) -> None:
+        super().__init__(
+            f"request_id {request_id!r} already created ticket {ticket_id} from a different draft"
+        )
+        self.request_id = request_id
+        self.ticket_id = ticket_id
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    ticket: Ticket
+    created: bool  # False when a retried request id returned the ticket made the first time
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    """Filters that combine with AND; time bounds are on creation time, both inclusive."""
+
+    status: TicketStatus | None = None
+    district: str | None = None
+    platform: Platform | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    overdue: bool = False
+    not_acted: bool = False  # 联而不动
+    limit: int = 100
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 10_000:
+            raise ValueError(f"limit must be 1..10000, got {self.limit}")
+        if self.offset < 0:
+            raise ValueError(f"offset must be >= 0, got {self.offset}")
+        for name in ("since", "until"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"{name} must carry a timezone")
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("since is after until")
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _pairs(flat: Sequence[Any]) -> dict[str, str]:
+    return {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TicketStore:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        deadlines: DeadlinePolicy,
+        *,
+        keys: TicketKeys | None = None,
+        timezone: str = "Asia/Shanghai",
+        link_ttl: timedelta = timedelta(hours=4),
+        request_ttl: timedelta = timedelta(days=2),
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        for name, ttl in (("link_ttl", link_ttl), ("request_ttl", request_ttl)):
+            if ttl < timedelta(seconds=1):
+                raise ValueError(f"{name} must be at least one second, got {ttl}")
+        self.redis = redis
+        self.deadlines = deadlines
+        self.keys = keys or TicketKeys()
+        self.zone = ZoneInfo(timezone)
+        self.link_ttl_s = int(link_ttl.total_seconds())
+        self.request_ttl_s = int(request_ttl.total_seconds())
+        self.clock = clock
+        self._create = redis.register_script(CREATE_TICKET)
+        self._transition = redis.register_script(TRANSITION_TICKET)
+
+    async def create(self, draft: TicketDraft, *, request_id: str, by: str) -> CreateResult:
+        """Create a ticket in one round trip; a retry with the same request id returns it."""
+        _check_word("request_id", request_id)
+        _check_word("by", by)
+        rule = deadline_rule(self.deadlines, draft.kind, draft.urgency)
+        now = self.clock()
+        due = due_at(now, rule)
+        act_ms = int(rule.act_within.total_seconds() * 1000)
+        stored: dict[str, Any] = {
+            "request_id": request_id,
+            "status": TicketStatus.CREATED,
+            "created_at": now,
+            "updated_at": now,
+            "due_at": due,
+            "act_within_s": max(1, act_ms // 1000),
+        }
+        fields = to_hash_fields(draft)
+        fields.update(
+            {k: str(v) if not isinstance(v, datetime) else v.isoformat() for k, v in stored.items()}
+        )
+        fields.update(
+            {"_created_ms": str(_ms(now)), "_due_ms": str(_ms(due)), "_act_within_ms": str(act_ms)}
+        )
+        fingerprint = hashlib.sha1(draft.model_dump_json().encode()).hexdigest()
+        k = self.keys
+        keys = [
+            k.request(request_id),
+            k.sequence(now.astimezone(self.zone).strftime("%Y%m%d")),
+            k.by_time,
+            k.by_status(TicketStatus.CREATED),
+            k.by_district(draft.district_code),
+            k.by_platform(draft.origin_platform),
+            k.by_platform(draft.target_platform),
+            k.due,
+        ]
+        if draft.channel:
+            keys.append(k.channel_link(draft.channel))
+        if draft.uniqueid:
+            keys.append(k.call_link(draft.uniqueid))
+        args: list[str | int] = [
+            fingerprint,
+            self.request_ttl_s,
+            now.astimezone(self.zone).strftime("%Y%m%d"),
+            int(SEQUENCE_TTL.total_seconds()),
+            k.ticket_template,
+            k.history_template,
+            _ms(now),
+            _ms(due),
+            by,
+            now.isoformat(),
+            self.link_ttl_s,
+        ]
+        for name, value in fields.items():
+            args += [name, value]
+        reply = await self._create(keys=keys, args=args)
+        ticket_id = _text(reply[1])
+        if reply[0] == 1:
+            ticket = Ticket.model_construct(**dict(draft), id=ticket_id, **stored)
+            return CreateResult(ticket, created=True)
+        if _text(reply[2]) != fingerprint:
+            raise IdempotencyConflict(request_id, ticket_id)
+        return CreateResult(ticket_from_hash(_pairs(reply[3])), created=False)
+
+    async def get(self, ticket_id: str) -> Ticket:
+        raw: dict[Any, Any] = await self.redis.hgetall(self.keys.ticket(ticket_id))
+        if not raw:
+            raise TicketNotFound(ticket_id)
+        return ticket_from_hash(raw)
+
+    async def transition(
+        self,
+        ticket_id: str,
+        target: TicketStatus,
+        *,
+        by: str,
+        note: str = "",
+        feedback: str | None = None,
+        hop: Hop | None = None,
+    ) -> Ticket:
+        """Move a ticket to `target` atomically, recording who, when, from, to and the note.
+
+        An illegal move raises IllegalTransition and writes nothing. Accepting records `by` as
+        accepted_by; `feedback` appends a feedback entry; `hop` appends a route leg.
+        """
+        _check_word("by", by)
+        if len(note) > 4000:
+            raise ValueError("note is longer than 4000 characters")
+        now = self.clock()
+        appends: list[str] = []
+        if feedback is not None:
+            entry = FeedbackEntry(by=by, at=now, text=feedback)
+            appends += ["feedback", entry.model_dump_json()]
+        if hop is not None:
+            appends += ["hops", hop.model_dump_json()]
+        fields = {"updated_at": now.isoformat()}
+        if target is TicketStatus.ACCEPTED:
+            fields.update(accepted_by=by, accepted_at=now.isoformat())
+        if target is TicketStatus.CLOSED:
+            fields["closed_at"] = now.isoformat()
+        sources = " " + " ".join(sorted(sources_of(target))) + " "
+        args: list[str | int] = [
+            target.value,
+            sources,
+            by,
+            now.isoformat(),
+            note,
+            self.keys.status_template,
+            _ms(now),
+            "1" if target in HANDLED else "0",
+            "1" if target is TicketStatus.ACCEPTED else "0",
+            len(appends) // 2,
+            *appends,
+        ]
+        for name, value in fields.items():
+            args += [name, value]
+        keys = [
+            self.keys.ticket(ticket_id),
+            self.keys.history(ticket_id),
+            self.keys.due,
+            self.keys.act_due,
+        ]
+        reply = await self._transition(keys=keys, args=args)
+        if reply[0] == 1:
+            return ticket_from_hash(_pairs(reply[1]))
+        if _text(reply[1]) == "missing":
+            raise TicketNotFound(ticket_id)
+        raise IllegalTransition(TicketStatus(_text(reply[2])), target)
+
+    async def history(self, ticket_id: str) -> list[HistoryEntry]:
+        entries = await self.redis.xrange(self.keys.history(ticket_id)) or []
+        if not entries:
+            raise TicketNotFound(ticket_id)
+        history = []
+        for entry_id, raw in entries:
+            data = {_text(k): _text(v) for k, v in (raw or {}).items()}
+            history.append(
+                HistoryEntry(
+                    entry_id=_text(entry_id),
+                    event=data["event"],
+                    by=data["by"],
+                    at=datetime.fromisoformat(data["at"]),
+                    from_status=TicketStatus(data["from"]) if data.get("from") else None,
+                    to_status=TicketStatus(data["to"]) if data.get("to") else None,
+                    note=data.get("note", ""),
+                )
+            )
+        return history
+
+    async def link_channel(self, channel: str, ticket_id: str) -> None:
+        """Tie an Asterisk channel to a ticket; the link expires after the link TTL."""
+        await self._link(self.keys.channel_link(channel), "channel", channel, ticket_id)
+
+    async def link_call(self, uniqueid: str, ticket_id: str) -> None:
+        """Tie an Asterisk call (Uniqueid) to a ticket; the link expires after the link TTL."""
+        await self._link(self.keys.call_link(uniqueid), "uniqueid", uniqueid, ticket_id)
+
+    async def _link(self, key: str, what: str, name: str, ticket_id: str) -> None:
+        _check_word(what, name)
+        if not await self.redis.exists(self.keys.ticket(ticket_id)):
+            raise TicketNotFound(ticket_id)
+        await self.redis.set(key, ticket_id, ex=self.link_ttl_s)
+
+    async def ticket_for_channel(self, channel: str) -> str | None:
+        value = await self.redis.get(self.keys.channel_link(channel))
+        return None if value is None else _text(value)
+
+    async def ticket_for_call(self, uniqueid: str) -> str | None:
+        value = await self.redis.get(self.keys.call_link(uniqueid))
+        return None if value is None else _text(value)
+
+    async def search(self, query: TicketQuery) -> list[Ticket]:
+        ids = await self._search_ids(query)
+        return await self._fetch(ids[query.offset : query.offset + query.limit])
+
+    async def export_jsonl(self, query: TicketQuery) -> AsyncIterator[str]:
+        """Every matching ticket as one JSON line (limit/offset ignored), in creation order."""
+        ids = await self._search_ids(query)
+        for start in range(0, len(ids), 500):
+            for ticket in await self._fetch(ids[start : start + 500]):
+                yield ticket.model_dump_json() + "\n"
+
+    async def _search_ids(self, query: TicketQuery) -> list[str]:
+        k = self.keys
+        indexes = [k.by_time]
+        if query.status is not None:
+            indexes = [k.by_status(query.status)]
+        if query.district is not None:
+            indexes.append(k.by_district(query.district))
+        if query.platform is not None:
+            indexes.append(k.by_platform(query.platform))
+        low = _ms(query.since) if query.since else "-inf"
+        high = _ms(query.until) if query.until else "+inf"
+        scored = await self._in_range(indexes, low, high)
+        now_ms = _ms(self.clock())
+        if query.overdue:
+            late: list[Any] = await self.redis.zrange(k.due, "-inf", now_ms - 1, byscore=True)
+            keep = {_text(i) for i in late}
+            scored = [(i, s) for i, s in scored if i in keep]
+        if query.not_acted:
+            idle: list[Any] = await self.redis.zrange(k.act_due, "-inf", now_ms - 1, byscore=True)
+            keep = {_text(i) for i in idle}
+            scored = [(i, s) for i, s in scored if i in keep]
+        return [ticket_id for ticket_id, _ in scored]
+
+    async def _in_range(
+        self, indexes: list[str], low: int | str, high: int | str
+    ) -> list[tuple[str, float]]:
+        if len(indexes) == 1:
+            rows: list[Any] = await self.redis.zrange(
+                indexes[0], low, high, byscore=True, withscores=True
+            )
+            return [(_text(i), float(s)) for i, s in rows]
+        # Weights 1,0,0… keep the creation-time score of the first index in the intersection.
+        weights = {key: (1 if n == 0 else 0) for n, key in enumerate(indexes)}
+        found: list[Any] = await self.redis.zinter(weights, withscores=True)
+        lo = float(low) if isinstance(low, int) else float("-inf")
+        hi = float(high) if isinstance(high, int) else float("inf")
+        return sorted(((_text(i), float(s)) for i, s in found if lo <= s <= hi), key=_by_score)
+
+    async def _fetch(self, ids: Sequence[str]) -> list[Ticket]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ticket_id in ids:
+                pipe.hgetall(self.keys.ticket(ticket_id))
+            rows: list[Any] = await pipe.execute()
+        return [ticket_from_hash(raw) for raw in rows if raw]
+
+
+def _by_score(row: tuple[str, float]) -> tuple[float, str]:
+    return row[1], row[0]
+
+
+def _check_word(name: str, value: str) -> None:
+    """Ids and names go into key names and a space-separated value: keep them plain."""
+    if not value or len(value) > 200 or any(c.isspace() for c in value):
+        raise ValueError(f"{name} must be 1-200 characters without whitespace, got {value!r}")
+
+
+def dumps_ticket(ticket: Ticket) -> str:
+    return json.dumps(ticket.model_dump(mode="json"), ensure_ascii=False)
