@@ -21,7 +21,9 @@ from bridge.settings.loading import (
 )
 from bridge.settings.models import (
     ApiToken,
+    HttpSettings,
     PbxSettings,
+    RedisSettings,
     PlatformKind,
     PlatformLevel,
     PlatformSettings,
@@ -37,6 +39,7 @@ __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
     "ApiToken",
+    "HttpSettings",
     "MissingSecretError",
     "PbxSettings",
     "PlatformKind",
@@ -44,6 +47,7 @@ __all__ = [
     "PlatformSettings",
     "Problem",
     "QueueSettings",
+    "RedisSettings",
     "Role",
     "Settings",
     "SettingsError",
