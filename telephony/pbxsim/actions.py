@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from telephony.pbxsim.amiserver import ActionSpec, AMISession
 from telephony.pbxsim.amiwire import Action, Headers
+from telephony.pbxsim.applications import call_function, lookup
+from telephony.pbxsim.calls import soft_hangup
+from telephony.pbxsim.channels import Channel, parse_caller_id
+from telephony.pbxsim.originate import (
+    OriginateRequest,
+    place_call,
+    response_event,
+    start_on_answer,
+)
 from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, MemberConfig
-from telephony.pbxsim.queues import make_member
+from telephony.pbxsim.queues import asterisk_case_hash, make_member
 
 if TYPE_CHECKING:
     from telephony.pbxsim.pbx import EmulatedPBX
@@ -89,9 +99,182 @@ async def queue_summary(pbx: EmulatedPBX, session: AMISession, action: Action) -
     _list_complete(session, action, "QueueSummaryComplete", items)
 
 
+def channels_in_asterisk_order(pbx: EmulatedPBX) -> list[Channel]:
+    # Asterisk's channel container hashes names into 1567 buckets and lists bucket by bucket.
+    return sorted(pbx.channels.values(), key=lambda c: asterisk_case_hash(c.name) % 1567)
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
 async def core_show_channels(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     _list_start(session, action, "Channels will follow")
-    _list_complete(session, action, "CoreShowChannelsComplete", 0)
+    channels = channels_in_asterisk_order(pbx)
+    now = pbx.clock.now()
+    for channel in channels:
+        headers: Headers = [("Event", "CoreShowChannel")]
+        if action.action_id is not None:
+            headers.append(("ActionID", action.action_id))
+        headers += [
+            *channel.headers(),
+            ("Application", channel.application),
+            ("ApplicationData", channel.app_data),
+            ("Duration", _duration(now - channel.created)),
+            ("BridgeId", ""),
+        ]
+        session.send(headers)
+    _list_complete(session, action, "CoreShowChannelsComplete", len(channels))
+
+
+async def originate(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    channel = action.get("Channel")
+    if not channel:
+        raise session.error(action, "Channel not specified")
+    tech, sep, _ = channel.partition("/")
+    if not sep or tech.lower() != "local":
+        raise session.error(action, "Invalid channel")
+    request = OriginateRequest(channel=channel, action_id=action.action_id)
+    if action.get("Application"):
+        request.application = action.get("Application")
+        request.data = action.get("Data") or ""
+    else:
+        request.context = action.get("Context") or "default"
+        request.exten = action.get("Exten") or "s"
+        priority = action.get("Priority") or "1"
+        if not priority.isdigit():
+            raise session.error(action, "Invalid priority")
+        request.priority = int(priority)
+        if not pbx.dialplan.exists(request.context, request.exten, request.priority):
+            raise session.error(action, "Extension does not exist.")
+    timeout = action.get("Timeout") or "30000"
+    if not timeout.isdigit():
+        raise session.error(action, "Invalid timeout")
+    request.timeout_ms = int(timeout)
+    if action.get("CallerID"):
+        request.caller_id = parse_caller_id(action.get("CallerID") or "")
+    for text in action.get_all("Variable"):
+        for assignment in text.split(","):
+            key, _, value = assignment.partition("=")
+            request.variables.append((key.strip(), value))
+    request.channel_ids = (action.get("ChannelId"), action.get("OtherChannelId"))
+    if _is_true(action.get("Async")):
+        session.respond(action, "Success", "Originate successfully queued")
+        pbx.spawn(_originate_in_background(pbx, request))
+        return
+    result = await place_call(pbx, request)
+    if result.channel is None:
+        raise session.error(action, "Originate failed")
+    session.respond(action, "Success", "Originate successfully queued")
+    start_on_answer(pbx, request, result.channel)
+
+
+async def _originate_in_background(pbx: EmulatedPBX, request: OriginateRequest) -> None:
+    result = await place_call(pbx, request)
+    pbx.emit("OriginateResponse", "call", response_event(request, result))
+    if result.channel is not None:
+        start_on_answer(pbx, request, result.channel)
+
+
+async def setvar(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    name = action.get("Variable")
+    if not name:
+        raise session.error(action, "No variable specified")
+    value = action.get("Value") or ""
+    channel_name = action.get("Channel")
+    if channel_name:
+        channel = pbx.find_channel(channel_name)
+        if channel is None:
+            raise session.error(action, "No such channel")
+        session.respond(action, "Success", "Variable Set")
+        channel.set_variable(name, value)
+        return
+    session.respond(action, "Success", "Variable Set")
+    pbx.global_vars[name] = value
+    pbx.emit(
+        "VarSet",
+        "dialplan",
+        [("Channel", "none"), ("Uniqueid", "none"), ("Variable", name), ("Value", value)],
+    )
+
+
+async def getvar(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    name = action.get("Variable")
+    if not name:
+        raise session.error(action, "No variable specified")
+    channel_name = action.get("Channel")
+    channel = None
+    if channel_name:
+        channel = pbx.find_channel(channel_name)
+        if channel is None:
+            raise session.error(action, "No such channel")
+    if channel is not None:
+        value = lookup(channel, name)
+    elif "(" in name:
+        value = call_function(None, name)
+    else:
+        value = pbx.global_vars.get(name, "")
+    headers: Headers = [("Response", "Success")]
+    if action.action_id is not None:
+        headers.append(("ActionID", action.action_id))
+    headers += [("Variable", name), ("Value", value)]
+    session.send(headers)
+
+
+async def hangup(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    name = action.get("Channel")
+    if not name:
+        raise session.error(action, "No channel specified")
+    if len(name) > 1 and name.startswith("/") and name.endswith("/"):
+        await _hangup_matching(pbx, session, action, name[1:-1])
+        return
+    channel = pbx.find_channel(name)
+    if channel is None:
+        raise session.error(action, "No such channel")
+    session.respond(action, "Success", "Channel Hungup")
+    channel.request_hangup()
+
+
+async def _hangup_matching(
+    pbx: EmulatedPBX, session: AMISession, action: Action, pattern: str
+) -> None:
+    try:
+        regex = re.compile(pattern)
+    except re.error:
+        raise session.error(action, "Invalid regex") from None
+    _list_start(session, action, "Channels hung up will follow")
+    matched = [c for c in channels_in_asterisk_order(pbx) if regex.search(c.name)]
+    for channel in matched:
+        headers: Headers = [("Event", "ChannelHungup"), ("Channel", channel.name)]
+        if action.action_id is not None:
+            headers.append(("ActionID", action.action_id))
+        session.send(headers)
+        channel.request_hangup()
+    _list_complete(session, action, "ChannelsHungupListComplete", len(matched))
+
+
+async def redirect(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    name = action.get("Channel")
+    if not name:
+        raise session.error(action, "Channel not specified")
+    exten = action.get("Exten")
+    if not exten:
+        raise session.error(action, "Exten not specified")
+    context = action.get("Context") or ""
+    priority_text = action.get("Priority") or "1"
+    if not priority_text.isdigit():
+        raise session.error(action, "Invalid priority")
+    channel = pbx.find_channel(name)
+    if channel is None:
+        raise session.error(action, f"Channel does not exist: {name}")
+    session.respond(action, "Success", "Redirect successful")
+    if not pbx.dialplan.exists(context, exten, int(priority_text)):
+        # Asterisk accepts the redirect, then the channel finds nothing to run and hangs up.
+        soft_hangup(channel)
+        return
+    channel.redirect_to = (context, exten, int(priority_text))
+    channel.wakeup.set()
 
 
 async def user_event(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
@@ -238,6 +421,11 @@ ACTIONS: dict[str, ActionSpec] = {
     "queuesummary": ActionSpec(0, queue_summary),
     "coreshowchannels": ActionSpec(_F["system"] | _F["reporting"], core_show_channels),
     "userevent": ActionSpec(_F["user"], user_event),
+    "originate": ActionSpec(_F["originate"], originate),
+    "setvar": ActionSpec(_F["call"], setvar),
+    "getvar": ActionSpec(_F["call"] | _F["reporting"], getvar),
+    "hangup": ActionSpec(_F["system"] | _F["call"], hangup),
+    "redirect": ActionSpec(_F["call"], redirect),
     "queueadd": ActionSpec(_F["agent"], queue_add),
     "queueremove": ActionSpec(_F["agent"], queue_remove),
     "queuepenalty": ActionSpec(_F["agent"], queue_penalty),

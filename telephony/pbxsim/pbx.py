@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 from telephony.pbxsim.amiserver import ActionSpec, AMISession, privilege_text
 from telephony.pbxsim.amiwire import Headers
+from telephony.pbxsim.channels import Channel
 from telephony.pbxsim.clock import Clock
+from telephony.pbxsim.dialplan import Dialplan, load_dialplan
 from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, PBXConfig, load_pbx_config
 from telephony.pbxsim.queues import Queue, queue_order_key
 
 Address = tuple[str, int]
+log = logging.getLogger(__name__)
 
 
 class EmulatedPBX:
@@ -23,6 +27,7 @@ class EmulatedPBX:
     def __init__(
         self,
         config: PBXConfig,
+        dialplan: Dialplan,
         name: str = "lab",
         ami_host: str = "127.0.0.1",
         ami_port: int = 0,
@@ -30,6 +35,11 @@ class EmulatedPBX:
         agi_redirect: dict[Address, Address] | None = None,
     ) -> None:
         self.config = config
+        self.dialplan = dialplan
+        self.global_vars: dict[str, str] = dict(dialplan.globals)
+        self.channels: dict[str, Channel] = {}
+        self._local_sequence = 0
+        self._uniqueid_sequence = 0
         self.name = name
         self.ami_host = ami_host
         self._requested_port = ami_port
@@ -57,7 +67,8 @@ class EmulatedPBX:
         agi_redirect: dict[Address, Address] | None = None,
     ) -> EmulatedPBX:
         config = load_pbx_config(Path(path))
-        return cls(config, name, ami_host, ami_port, time_scale, agi_redirect)
+        dialplan = load_dialplan(Path(path) / "extensions.conf")
+        return cls(config, dialplan, name, ami_host, ami_port, time_scale, agi_redirect)
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -100,8 +111,33 @@ class EmulatedPBX:
         """Run a call flow in the background; the PBX cancels it on stop()."""
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("pbx %s: call flow failed", self.name, exc_info=task.exception())
+
+    # -- channels ------------------------------------------------------------------------
+    def next_local_sequence(self) -> int:
+        self._local_sequence += 1
+        return self._local_sequence
+
+    def next_uniqueid(self) -> str:
+        self._uniqueid_sequence += 1
+        return f"{self.name}-{int(self.clock.now())}.{self._uniqueid_sequence}"
+
+    def add_channel(self, channel: Channel) -> Channel:
+        channel.created = self.clock.now()
+        self.channels[channel.name] = channel
+        return channel
+
+    def remove_channel(self, channel: Channel) -> None:
+        self.channels.pop(channel.name, None)
+
+    def find_channel(self, name: str) -> Channel | None:
+        return self.channels.get(name)
 
     # -- events --------------------------------------------------------------------------
     def emit(self, event: str, category: str, headers: Headers) -> None:

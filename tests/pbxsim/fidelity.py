@@ -96,6 +96,7 @@ class Connection:
     """One recorded TCP conversation and what the emulator answered to its replay."""
 
     client: list[Record] = field(default_factory=list)
+    server_records: list[Record] = field(default_factory=list)
     expected: bytes = b""
     server_closes: bool = False
     end_t: float = 0.0
@@ -116,6 +117,7 @@ def connections_of(records: list[Record]) -> list[Connection]:
             conn.client.append(record)
         elif record.direction == "S->C":
             conn.expected += record.data
+            conn.server_records.append(record)
         elif record.direction.startswith("EOF-from-server"):
             conn.server_closes = True
     return conns
@@ -125,13 +127,16 @@ async def replay_ami(
     host: str, port: int, records: list[Record], time_scale: float, grace: float = 0.3
 ) -> list[Connection]:
     conns = connections_of(records)
-    t0 = time.monotonic()
-    first_t = records[0].t if records else 0.0
+    # Each send keeps its recorded gap to the previous one (divided by the time scale): when
+    # the replay falls behind (waiting for an identity), later sends shift with it.
+    clock = {"at": time.monotonic(), "t": records[0].t if records else 0.0}
 
     async def wait_until(t: float) -> None:
-        delay = (t - first_t) / time_scale - (time.monotonic() - t0)
+        target = clock["at"] + max(0.0, t - clock["t"]) / time_scale
+        delay = target - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        clock["at"], clock["t"] = time.monotonic(), t
 
     for conn in conns:
         reader, writer = await asyncio.open_connection(host, port)
@@ -144,7 +149,8 @@ async def replay_ami(
         pump_task = asyncio.create_task(pump())
         for record in conn.client:
             await wait_until(record.t)
-            writer.write(record.data)
+            data = await _translated(record, conn, received)
+            writer.write(data)
             await writer.drain()
         await wait_until(conn.end_t)
         if conn.server_closes:
@@ -162,8 +168,31 @@ async def replay_ami(
     return conns
 
 
-class Mismatch(AssertionError):
-    pass
+async def _translated(record: Record, conn: Connection, received: bytearray) -> bytes:
+    """The client's bytes with the trace's identities (channel names, Uniqueids) replaced by
+    the emulator's: the recorded client learnt them from events, so the replay waits until
+    the emulator has sent the events that reveal them (at most `IDENTITY_WAIT` seconds)."""
+    expected_so_far = b"".join(r.data for r in conn.server_records if r.t <= record.t)
+    text = record.data.decode("utf-8", errors="replace")
+    _, wanted = _tokens(text)
+    known = set(_tokens(expected_so_far.decode("utf-8", errors="replace"))[1])
+    wanted = [token for token in wanted if token in known]
+    deadline = time.monotonic() + IDENTITY_WAIT
+    while True:
+        relations = Relations()
+        compare_conversation(expected_so_far, bytes(received), relations)
+        missing = [t for t in wanted if t[1] not in relations.forward.get(t[0], {})]
+        if not missing or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.005)
+    for kind, value in wanted:
+        replacement = relations.forward.get(kind, {}).get(value)
+        if replacement is not None:
+            text = text.replace(value, replacement)
+    return text.encode()
+
+
+IDENTITY_WAIT = 2.0
 
 
 @dataclass
@@ -208,8 +237,14 @@ def _tokens(text: str) -> tuple[str, list[tuple[str, str]]]:
     return _CHANNEL_SEQ.sub(seq, _UNIQUEID.sub(uid, text)), found
 
 
-def message_difference(expected: Message, actual: Message, relations: Relations) -> str | None:
-    """None when `actual` stands for `expected` (binding identities in `relations`)."""
+def message_difference(
+    expected: Message,
+    actual: Message,
+    relations: Relations,
+    carried_over: frozenset[str] = frozenset(),
+) -> str | None:
+    """None when `actual` stands for `expected` (binding identities in `relations`).
+    `carried_over` names headers whose value the recording inherited from earlier scenarios."""
     exp_names = [k for k, _ in expected.headers]
     act_names = [k for k, _ in actual.headers]
     exp_shape = [_tokens(k)[0] for k in exp_names]
@@ -220,7 +255,7 @@ def message_difference(expected: Message, actual: Message, relations: Relations)
         expected.headers, actual.headers, strict=True
     ):
         pairs = list(zip(_tokens(exp_key)[1], _tokens(act_key)[1], strict=True))
-        if exp_key in VOLATILE:
+        if exp_key in VOLATILE or exp_key in carried_over:
             continue
         if exp_key in RELATIONAL_HEADERS:
             pairs.append(((RELATIONAL_HEADERS[exp_key], exp_value), ("", act_value)))
@@ -260,7 +295,11 @@ def may_swap(first: Message, second: Message) -> bool:
 
 
 def _match_sequence(
-    expected: list[Message], actual: list[Message], relations: Relations, label: str
+    expected: list[Message],
+    actual: list[Message],
+    relations: Relations,
+    label: str,
+    carried_over: frozenset[str],
 ) -> list[str]:
     problems: list[str] = []
     remaining = list(actual)
@@ -272,14 +311,18 @@ def _match_sequence(
             if pos and not all(may_swap(skipped, act) for skipped in remaining[:pos]):
                 break
             trial = relations.copy()
-            if message_difference(exp, act, trial) is None:
+            if message_difference(exp, act, trial, carried_over) is None:
                 relations.forward, relations.backward = trial.forward, trial.backward
                 del remaining[pos]
                 matched = True
                 break
         if not matched:
             got = remaining[0] if remaining else None
-            detail = "nothing" if got is None else message_difference(exp, got, relations.copy())
+            detail = (
+                "nothing"
+                if got is None
+                else message_difference(exp, got, relations.copy(), carried_over)
+            )
             problems.append(
                 f"{label} #{index} expected {exp.kind}:\n{_show(exp)}"
                 + ("" if got is None else f"\n  got {got.kind}:\n{_show(got)}")
@@ -296,9 +339,12 @@ def _show(message: Message) -> str:
 
 
 def compare_conversation(
-    expected_bytes: bytes, actual_bytes: bytes, relations: Relations | None = None
+    expected_bytes: bytes,
+    actual_bytes: bytes,
+    relations: Relations | None = None,
+    carried_over: frozenset[str] = frozenset(),
 ) -> list[str]:
-    relations = relations or Relations()
+    relations = relations if relations is not None else Relations()
     expected = split_server_bytes(expected_bytes)
     actual = split_server_bytes(actual_bytes)
     problems = _match_sequence(
@@ -306,11 +352,13 @@ def compare_conversation(
         [m for m in actual if not m.is_async_event],
         relations,
         "reply",
+        carried_over,
     )
     problems += _match_sequence(
         [m for m in expected if m.is_async_event],
         [m for m in actual if m.is_async_event],
         relations,
         "event",
+        carried_over,
     )
     return problems

@@ -11,9 +11,26 @@ from tests.traces import LAB_CONFIG, TRACES_DIR, read_trace
 # Waits inside the emulator (login failure pause, rings, Wait()) run this much faster.
 TIME_SCALE = 10.0
 
+# The lab Asterisk ran the scenarios one after another without a restart, so a few queue
+# statistics in a later trace count calls from earlier ones; each trace here is replayed on a
+# fresh PBX, so those values (and only those) are not compared for the traces listed.
+QUEUE_HISTORY = frozenset(
+    {
+        "Holdtime",
+        "HoldTime",
+        "TalkTime",
+        "Completed",
+        "ServicelevelPerf",
+        "ServicelevelPerf2",
+        "CallsTaken",
+    }
+)
+CARRIED_OVER = {"08_userevent_vars_queue_members": QUEUE_HISTORY}
+
 PASSING_TRACES = [
     "01_login_ping_status",
-    # 01b needs Originate and Getvar: added with the channel model
+    "01b_auth_errors_readonly",
+    "08_userevent_vars_queue_members",
 ]
 
 
@@ -21,6 +38,9 @@ PASSING_TRACES = [
 async def test_trace_replays_like_asterisk(trace: str) -> None:
     records = read_trace(TRACES_DIR / f"{trace}.ami.txt")
     pbx = EmulatedPBX.from_config_dir(LAB_CONFIG / "pbx-1", name="lab", time_scale=TIME_SCALE)
+    if trace < "09":
+        # The README: traces 01-08 were recorded before LINKAGE_TICKET joined channelvars.
+        pbx.config.channelvars = ["TICKET_ID", "CITY_CODE"]
     await pbx.start()
     try:
         conns = await replay_ami("127.0.0.1", pbx.ami_port, records, TIME_SCALE)
@@ -29,6 +49,8 @@ async def test_trace_replays_like_asterisk(trace: str) -> None:
     problems = [
         f"connection {n}: {p}"
         for n, conn in enumerate(conns)
-        for p in compare_conversation(conn.expected, conn.actual)
+        for p in compare_conversation(
+            conn.expected, conn.actual, carried_over=CARRIED_OVER.get(trace, frozenset())
+        )
     ]
     assert not problems, "\n\n".join(problems)

@@ -1,0 +1,221 @@
+"""The dialplan runner and the applications it executes on a channel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from telephony.pbxsim.channels import (
+    CAUSE_BUSY,
+    CAUSE_NORMAL,
+    STATE_BUSY,
+    STATE_UP,
+    Channel,
+    HungUp,
+)
+from telephony.pbxsim.dialplan import split_args, substitute
+
+Application = Callable[[Channel, str], Awaitable[None]]
+
+
+class Jump(Exception):
+    """An application moved the channel (Goto): do not advance the priority."""
+
+
+def lookup(channel: Channel, name: str) -> str:
+    """A variable or function value as `${name}` would expand on this channel."""
+    special = {
+        "EXTEN": channel.exten,
+        "CONTEXT": channel.context,
+        "PRIORITY": str(channel.priority),
+        "CHANNEL": channel.name,
+        "UNIQUEID": channel.uniqueid,
+    }
+    if name in special:
+        return special[name]
+    if "(" in name and name.endswith(")"):
+        return call_function(channel, name)
+    if name in channel.variables:
+        return channel.variables[name]
+    return channel.pbx.global_vars.get(name, "")
+
+
+def call_function(channel: Channel | None, text: str) -> str:
+    func, _, rest = text.partition("(")
+    args = split_args(rest[:-1])
+    func = func.upper()
+    if func == "CALLERID" and channel is not None:
+        field = args[0].lower()
+        if field == "num":
+            return channel.cid_num
+        if field == "name":
+            return channel.cid_name
+        if field == "all":
+            return f'"{channel.cid_name}" <{channel.cid_num}>'
+        return ""
+    if func == "CUT" and len(args) == 3:
+        value = lookup(channel, args[0]) if channel else ""
+        parts = value.split(args[1] or "-")
+        try:
+            index = int(args[2])
+        except ValueError:
+            return ""
+        return parts[index - 1] if 0 < index <= len(parts) else ""
+    if func == "CHANNEL" and channel is not None and args[0] == "name":
+        return channel.name
+    return ""
+
+
+def expand(channel: Channel, text: str) -> str:
+    return substitute(text, lambda name: lookup(channel, name))
+
+
+async def wait_for(channel: Channel, seconds: float | None) -> None:
+    """Wait emulated seconds, or until the channel is hung up or redirected."""
+    channel.check()
+    channel.wakeup.clear()
+    timeout = None if seconds is None else seconds / channel.pbx.clock.time_scale
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(channel.wakeup.wait(), timeout)
+    channel.check()
+
+
+async def run_dialplan(channel: Channel) -> None:
+    """Execute priorities from the channel's context/exten/priority until one hangs up or
+    the extension runs out (which hangs up, as in Asterisk)."""
+    pbx = channel.pbx
+    while True:
+        channel.check()
+        if channel.redirect_to is not None:
+            channel.context, channel.exten, channel.priority = channel.redirect_to
+            channel.redirect_to = None
+        extension = pbx.dialplan.find(channel.context, channel.exten)
+        step = extension.steps.get(channel.priority) if extension else None
+        if step is None:
+            return
+        data = expand(channel, step.data)
+        channel.application, channel.app_data = step.app, data
+        channel.emit(
+            "Newexten",
+            "dialplan",
+            [("Extension", channel.exten), ("Application", step.app), ("AppData", data)],
+        )
+        app = APPLICATIONS.get(step.app.lower())
+        if app is None:
+            raise HungUp(f"{step.where}: application {step.app} is not emulated")
+        try:
+            await app(channel, data)
+        except Jump:
+            continue
+        if channel.redirect_to is None:
+            channel.priority += 1
+
+
+async def no_op(channel: Channel, data: str) -> None:
+    return None
+
+
+async def set_variable(channel: Channel, data: str) -> None:
+    name, _, value = data.partition("=")
+    channel.set_variable(name.strip(), value)
+
+
+# Answer() on a channel that was not up waits for media before the next priority; a Local
+# channel never sends any, so Asterisk moves on only after the wait (about 1 s in trace 15;
+# in trace 08 the call is hung up before that and no later priority is seen).
+ANSWER_MEDIA_WAIT = 1.0
+
+
+async def answer(channel: Channel, data: str) -> None:
+    if channel.state == STATE_UP:
+        return
+    channel.set_state(STATE_UP)
+    if channel.pair is not None and channel is channel.pair.two:
+        channel.pair.answered()
+    await wait_for(channel, ANSWER_MEDIA_WAIT)
+
+
+async def ringing(channel: Channel, data: str) -> None:
+    if channel.pair is not None and channel is channel.pair.two:
+        channel.pair.ringing()
+
+
+async def wait(channel: Channel, data: str) -> None:
+    try:
+        seconds = float(data or "0")
+    except ValueError:
+        seconds = 0.0
+    await wait_for(channel, seconds)
+
+
+async def hangup(channel: Channel, data: str) -> None:
+    if data.strip().isdigit():
+        channel.cause = int(data)
+    elif not channel.cause:
+        channel.cause = CAUSE_NORMAL
+    raise HungUp(channel.name)
+
+
+async def busy(channel: Channel, data: str) -> None:
+    channel.set_state(STATE_BUSY)
+    channel.cause = CAUSE_BUSY
+    if channel.pair is not None and channel is channel.pair.two:
+        channel.pair.busy()
+    seconds = float(data) if data.strip() else None
+    await wait_for(channel, seconds)
+    raise HungUp(channel.name)
+
+
+def _goto_target(channel: Channel, target: str) -> tuple[str, str, int]:
+    parts = [p.strip() for p in split_args(target)]
+    if len(parts) == 1:
+        context, exten, priority = channel.context, channel.exten, parts[0]
+    elif len(parts) == 2:
+        context, (exten, priority) = channel.context, parts
+    else:
+        context, exten, priority = parts[0], parts[1], parts[2]
+    if priority.isdigit():
+        return context, exten, int(priority)
+    extension = channel.pbx.dialplan.find(context, exten)
+    label = extension.find_label(priority) if extension else None
+    if label is None:
+        raise HungUp(f"Goto target {target!r} does not exist")
+    return context, exten, label
+
+
+async def goto(channel: Channel, data: str) -> None:
+    channel.context, channel.exten, channel.priority = _goto_target(channel, data)
+    raise Jump
+
+
+async def goto_if(channel: Channel, data: str) -> None:
+    condition, _, branches = data.partition("?")
+    when_true, _, when_false = branches.partition(":")
+    chosen = when_true if condition.strip() not in ("", "0") else when_false
+    if chosen:
+        await goto(channel, chosen)
+
+
+async def user_event(channel: Channel, data: str) -> None:
+    args = split_args(data)
+    headers = [("UserEvent", args[0])]
+    for arg in args[1:]:
+        key, _, value = arg.partition(":")
+        headers.append((key.strip(), value.strip()))
+    channel.emit("UserEvent", "user", headers)
+
+
+APPLICATIONS: dict[str, Application] = {
+    "noop": no_op,
+    "set": set_variable,
+    "answer": answer,
+    "ringing": ringing,
+    "wait": wait,
+    "hangup": hangup,
+    "busy": busy,
+    "goto": goto,
+    "gotoif": goto_if,
+    "userevent": user_event,
+    "playback": no_op,
+}

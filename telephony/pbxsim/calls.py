@@ -1,0 +1,178 @@
+"""Call life cycle: Local channel pairs, dialling one, answering, hanging up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from telephony.pbxsim.amiwire import Headers
+from telephony.pbxsim.channels import (
+    CAUSE_UNKNOWN,
+    STATE_DOWN,
+    STATE_RING,
+    STATE_RINGING,
+    STATE_UP,
+    Channel,
+    HungUp,
+)
+
+if TYPE_CHECKING:
+    from telephony.pbxsim.pbx import EmulatedPBX
+
+
+@dataclass
+class LocalTarget:
+    exten: str
+    context: str
+    device: str  # "Local/exten@context", the device whose state Asterisk reports
+    optimize: bool = True  # False with the "/n" option
+
+    @property
+    def dial_string(self) -> str:
+        return f"{self.exten}@{self.context}" + ("" if self.optimize else "/n")
+
+
+def parse_local(resource: str) -> LocalTarget:
+    """`exten@context[/n]` of a `Local/` channel string."""
+    target, _, options = resource.partition("/")
+    exten, sep, context = target.partition("@")
+    if not sep:
+        context = "default"
+    return LocalTarget(exten, context, f"Local/{exten}@{context}", "n" not in options)
+
+
+class LocalPair:
+    """The two halves of a Local channel. `;1` is the caller side (what a dialler holds),
+    `;2` runs the dialplan at exten@context. `outcome` resolves when the dial ends:
+    "ANSWER", "BUSY" or, set by the dialler on timeout, "NOANSWER"."""
+
+    def __init__(
+        self,
+        pbx: EmulatedPBX,
+        target: LocalTarget,
+        linkedid: str | None = None,
+        ids: tuple[str | None, str | None] = (None, None),
+        variables: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.pbx = pbx
+        self.target = target
+        name = f"Local/{target.exten}@{target.context}-{pbx.next_local_sequence():08x}"
+        one_id = ids[0] or pbx.next_uniqueid()
+        two_id = ids[1] or pbx.next_uniqueid()
+        linked = linkedid or one_id
+        self.one = pbx.add_channel(
+            Channel(pbx, f"{name};1", one_id, linked, target.context, target.exten)
+        )
+        self.two = pbx.add_channel(
+            Channel(
+                pbx, f"{name};2", two_id, linked, target.context, target.exten, state=STATE_RING
+            )
+        )
+        for key, value in variables or []:
+            self.one.variables[key] = value
+            self.two.variables[key] = value
+        self.one.emit("Newchannel", "call")
+        self.two.emit("Newchannel", "call")
+        self.one.peer, self.two.peer = self.two, self.one
+        self.one.pair = self.two.pair = self
+        self.outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.rang = False
+        self.device_state = ""
+
+    def local_bridge_headers(self) -> Headers:
+        return [
+            *self.one.headers("LocalOne"),
+            *self.two.headers("LocalTwo"),
+            ("Context", self.target.context),
+            ("Exten", self.target.exten),
+            ("LocalOptimization", "Yes" if self.target.optimize else "No"),
+        ]
+
+    def set_device_state(self, state: str, times: int = 2) -> None:
+        # Asterisk publishes a Local device's change twice (the ;1 and ;2 halves' views).
+        self.device_state = state
+        for _ in range(times):
+            self.pbx.emit(
+                "DeviceStateChange", "call", [("Device", self.target.device), ("State", state)]
+            )
+
+    def ringing(self) -> None:
+        if self.rang or self.outcome.done():
+            return
+        self.rang = True
+        self.one.set_state(STATE_RINGING)
+        self.set_device_state("INUSE", times=1)
+        self.pbx.emit("DialState", "call", [*self.one.headers("Dest"), ("DialStatus", "RINGING")])
+
+    def answered(self) -> None:
+        if self.outcome.done():
+            return
+        self.one.set_state(STATE_UP)
+        self.pbx.emit("DialEnd", "call", [*self.one.headers("Dest"), ("DialStatus", "ANSWER")])
+        self.outcome.set_result("ANSWER")
+        self.set_device_state("INUSE")
+
+    def busy(self) -> None:
+        if self.outcome.done():
+            return
+        self.pbx.emit("DialEnd", "call", [*self.one.headers("Dest"), ("DialStatus", "BUSY")])
+        self.outcome.set_result("BUSY")
+
+
+async def run_until_hangup(channel: Channel, body: Callable[[], Awaitable[None]]) -> None:
+    """Run what a channel does, then hang it up as Asterisk does when its thread ends."""
+    try:
+        await body()
+    except HungUp:
+        pass
+    finish(channel)
+
+
+def finish(channel: Channel) -> None:
+    """The channel is gone: publish Hangup and make the other half of a Local pair follow."""
+    if channel.gone:
+        return
+    channel.gone = True
+    channel.wakeup.set()
+    channel.emit(
+        "Hangup", "call", [("Cause", str(channel.cause)), ("Cause-txt", cause_text(channel.cause))]
+    )
+    channel.pbx.remove_channel(channel)
+    peer = channel.peer
+    if peer is not None and not peer.gone and not peer.hangup_requested:
+        peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
+        peer.emit("SoftHangupRequest", "call", [("Cause", "16")])
+        if channel.cause != CAUSE_UNKNOWN:
+            peer.cause = channel.cause
+        peer.request_hangup()
+    pair = channel.pair
+    if pair is not None and pair.one.gone and pair.two.gone and pair.device_state != "INVALID":
+        pair.set_device_state("NOT_INUSE")
+
+
+def soft_hangup(channel: Channel) -> None:
+    """A hangup asked of a running channel's thread; the runner then calls finish()."""
+    if channel.gone or channel.hangup_requested:
+        return
+    channel.emit("SoftHangupRequest", "call", [("Cause", "16")])
+    channel.request_hangup()
+
+
+def cause_text(cause: int) -> str:
+    from telephony.pbxsim.channels import CAUSE_TEXT
+
+    return CAUSE_TEXT.get(cause, "Unknown")
+
+
+__all__ = [
+    "STATE_DOWN",
+    "STATE_UP",
+    "LocalPair",
+    "LocalTarget",
+    "finish",
+    "parse_local",
+    "run_until_hangup",
+    "soft_hangup",
+]

@@ -1,0 +1,131 @@
+"""Channels: Asterisk-style names and ids, states, variables, and the events they publish."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from telephony.pbxsim.amiwire import Headers
+
+if TYPE_CHECKING:
+    from telephony.pbxsim.calls import LocalPair
+    from telephony.pbxsim.pbx import EmulatedPBX
+
+STATE_DOWN = 0
+STATE_RING = 4
+STATE_RINGING = 5
+STATE_UP = 6
+STATE_BUSY = 7
+STATE_NAMES = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
+
+CAUSE_UNKNOWN = 0
+CAUSE_NORMAL = 16
+CAUSE_BUSY = 17
+CAUSE_NO_ANSWER = 19
+CAUSE_TEXT = {
+    0: "Unknown",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "User alerting, no answer",
+}
+
+
+class HungUp(Exception):
+    """Raised inside a channel's dialplan when the channel has been hung up."""
+
+
+@dataclass
+class Channel:
+    pbx: EmulatedPBX
+    name: str
+    uniqueid: str
+    linkedid: str
+    context: str
+    exten: str
+    priority: int = 1
+    state: int = STATE_DOWN
+    cid_num: str = ""
+    cid_name: str = ""
+    connected_num: str = ""
+    connected_name: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    # For a Local channel: the other half of the pair.
+    peer: Channel | None = None
+    application: str = ""
+    app_data: str = ""
+    created: float = 0.0
+    hangup_requested: bool = False
+    cause: int = CAUSE_UNKNOWN  # what the Hangup event will report
+    gone: bool = False
+    pair: LocalPair | None = None
+    # Set when something (hangup, redirect, answer) must wake the running application.
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    redirect_to: tuple[str, str, int] | None = None
+
+    # -- headers -------------------------------------------------------------------------
+    def headers(self, prefix: str = "") -> Headers:
+        def unknown(value: str) -> str:
+            return value or "<unknown>"
+
+        block: Headers = [
+            (f"{prefix}Channel", self.name),
+            (f"{prefix}ChannelState", str(self.state)),
+            (f"{prefix}ChannelStateDesc", STATE_NAMES.get(self.state, "Unknown")),
+            (f"{prefix}CallerIDNum", unknown(self.cid_num)),
+            (f"{prefix}CallerIDName", unknown(self.cid_name)),
+            (f"{prefix}ConnectedLineNum", unknown(self.connected_num)),
+            (f"{prefix}ConnectedLineName", unknown(self.connected_name)),
+            (f"{prefix}Language", "en"),
+            (f"{prefix}AccountCode", ""),
+            (f"{prefix}Context", self.context),
+            (f"{prefix}Exten", self.exten),
+            (f"{prefix}Priority", str(self.priority)),
+            (f"{prefix}Uniqueid", self.uniqueid),
+            (f"{prefix}Linkedid", self.linkedid),
+        ]
+        for var in self.pbx.config.channelvars:
+            block.append((f"{prefix}ChanVariable", f"{var}={self.variables.get(var, '')}"))
+        return block
+
+    def emit(self, event: str, category: str, extra: Headers | None = None) -> None:
+        self.pbx.emit(event, category, [*self.headers(), *(extra or [])])
+
+    # -- state ---------------------------------------------------------------------------
+    def set_state(self, state: int) -> None:
+        if self.state == state:
+            return
+        self.state = state
+        self.emit("Newstate", "call")
+
+    def set_variable(self, name: str, value: str) -> None:
+        self.variables[name] = value
+        self.emit("VarSet", "dialplan", [("Variable", name), ("Value", value)])
+
+    def set_caller_id(self, num: str, name: str) -> None:
+        self.cid_num, self.cid_name = num, name
+        self.emit("NewCallerid", "call", [("CID-CallingPres", CID_PRES_ALLOWED)])
+
+    def set_connected_line(self, num: str, name: str) -> None:
+        self.connected_num, self.connected_name = num, name
+        self.emit("NewConnectedLine", "call")
+
+    def request_hangup(self) -> None:
+        self.hangup_requested = True
+        self.wakeup.set()
+
+    def check(self) -> None:
+        if self.hangup_requested or self.gone:
+            raise HungUp(self.name)
+
+
+CID_PRES_ALLOWED = "0 (Presentation Allowed, Not Screened)"
+
+
+def parse_caller_id(text: str) -> tuple[str, str]:
+    """`"Name" <num>` -> (num, name); a bare number is a number."""
+    text = text.strip()
+    if "<" in text and text.endswith(">"):
+        name, _, num = text[:-1].rpartition("<")
+        return num.strip(), name.strip().strip('"')
+    return text, ""
