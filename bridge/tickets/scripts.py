@@ -9,35 +9,43 @@ scripts are told the legal source states and only compare.
 
 from __future__ import annotations
 
-# KEYS: 1 request (idempotency), 2 day sequence, 3 by-time, 4 by-status:created, 5 by-district,
-#       6 by-platform origin, 7 by-platform target, 8 due, 9.. link keys (channel, call)
-# ARGV: 1 draft fingerprint, 2 request TTL s, 3 day yyyymmdd, 4 sequence TTL s,
-#       5 ticket key template, 6 history key template, 7 created ms, 8 due ms, 9 by, 10 at,
-#       11 link TTL s, 12.. hash field/value pairs (without id)
-# Returns {1, id} when created, {0, id, fingerprint, {hash...}} for a retried request id.
-CREATE_TICKET = """
-local existing = redis.call('GET', KEYS[1])
-if existing then
-  local sep = string.find(existing, ' ', 1, true)
-  local id = string.sub(existing, 1, sep - 1)
-  local ticket_key = string.gsub(ARGV[5], '<id>', id)
-  return {0, id, string.sub(existing, sep + 1), redis.call('HGETALL', ticket_key)}
+# Creates a batch of tickets (one or many concurrent creates share one call; see batching.py).
+# Keys travel inside the JSON (the id, and so the ticket's own keys, exist only in here).
+# ARGV: 1 ticket key template, 2 history key template, 3 request TTL s, 4 sequence TTL s,
+#       5 link TTL s, 6 JSON array of requests, each
+#       [request key, sequence key, day yyyymmdd, fingerprint, created ms, due ms, by, at,
+#        [index keys scored by created ms], due key, [link keys], [hash field, value, ...]]
+# Returns one reply per request: {1, id} when created, {0, id, fingerprint, {hash...}} when the
+# request id was seen before (an idempotent retry).
+CREATE_TICKETS = """
+-- Decode before any write: a malformed argument fails with nothing written.
+local requests = cjson.decode(ARGV[6])
+local replies = {}
+for r = 1, #requests do
+  local q = requests[r]
+  local existing = redis.call('GET', q[1])
+  if existing then
+    local sep = string.find(existing, ' ', 1, true)
+    local id = string.sub(existing, 1, sep - 1)
+    local ticket_key = string.gsub(ARGV[1], '<id>', id)
+    replies[r] = {0, id, string.sub(existing, sep + 1), redis.call('HGETALL', ticket_key)}
+  else
+    local n = redis.call('INCR', q[2])
+    if n == 1 then redis.call('EXPIRE', q[2], ARGV[4]) end
+    local id = 'LK-' .. q[3] .. '-' .. string.format('%06d', n)
+    local ticket_key = string.gsub(ARGV[1], '<id>', id)
+    local history_key = string.gsub(ARGV[2], '<id>', id)
+    redis.call('HSET', ticket_key, 'id', id, unpack(q[12]))
+    redis.call('XADD', history_key, '*', 'event', 'created', 'by', q[7], 'at', q[8],
+      'from', '', 'to', 'created', 'note', '')
+    for _, key in ipairs(q[9]) do redis.call('ZADD', key, q[5], id) end
+    redis.call('ZADD', q[10], q[6], id)
+    for _, key in ipairs(q[11]) do redis.call('SET', key, id, 'EX', ARGV[5]) end
+    redis.call('SET', q[1], id .. ' ' .. q[4], 'EX', ARGV[3])
+    replies[r] = {1, id}
+  end
 end
-local n = redis.call('INCR', KEYS[2])
-if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-local id = 'LK-' .. ARGV[3] .. '-' .. string.format('%06d', n)
-local ticket_key = string.gsub(ARGV[5], '<id>', id)
-local history_key = string.gsub(ARGV[6], '<id>', id)
-local fields = {'id', id}
-for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', ticket_key, unpack(fields))
-redis.call('XADD', history_key, '*', 'event', 'created', 'by', ARGV[9], 'at', ARGV[10],
-  'from', '', 'to', 'created', 'note', '')
-for k = 3, 7 do redis.call('ZADD', KEYS[k], ARGV[7], id) end
-redis.call('ZADD', KEYS[8], ARGV[8], id)
-for k = 9, #KEYS do redis.call('SET', KEYS[k], id, 'EX', ARGV[11]) end
-redis.call('SET', KEYS[1], id .. ' ' .. ARGV[1], 'EX', ARGV[2])
-return {1, id}
+return replies
 """
 
 # KEYS: 1 ticket hash, 2 history stream, 3 due, 4 act-due

@@ -136,6 +136,15 @@ async def test_concurrent_creates_get_distinct_ids(store: TicketStore) -> None:
     assert max(ids) == "LK-20261130-000080"
 
 
+async def test_create_reloads_the_script_after_script_flush(
+    store: TicketStore, redis_client: aioredis.Redis
+) -> None:
+    await store.create(draft(), request_id="before", by="agent101")
+    await redis_client.script_flush()
+    after = await store.create(draft(), request_id="after", by="agent101")
+    assert after.created and after.ticket.id.endswith("-000002")
+
+
 async def test_concurrent_retries_of_one_request_make_one_ticket(store: TicketStore) -> None:
     results = await asyncio.gather(
         *(store.create(draft(), request_id="same", by="agent101") for _ in range(20))
