@@ -94,14 +94,12 @@ class ManagerConfig:
 
 def _classes(item: ConfItem) -> frozenset[str]:
     names = {name.lower() for name in parse_list(item.value)}
-    if names == {"none"} or not names:
-        return frozenset()
-    if "all" in names:
-        return CLASSES
-    unknown = names - CLASSES
+    unknown = names - CLASSES - {"all", "none"}
     if unknown:
         raise ConfigError(item.where, f"{item.key}: unknown class(es) {', '.join(sorted(unknown))}")
-    return frozenset(names)
+    if "all" in names:
+        return CLASSES
+    return frozenset(names - {"none"})
 
 
 def _acl_rule(item: ConfItem) -> AclRule:
