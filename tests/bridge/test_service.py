@@ -235,10 +235,20 @@ def _get(url: str) -> int:
         return exc.code
 
 
+def _get_json(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            body: dict[str, Any] = json.load(response)
+    except urllib.error.HTTPError as exc:
+        body = json.load(exc)
+    return body
+
+
 def test_run_command_stops_gracefully_on_sigterm(tmp_path: Path, redis_server: RedisServer) -> None:
     path = deployment(tmp_path, redis_server.url)
     port = load_settings(path).http.port
     env = {**os.environ, **TOKEN_ENV, "PYTHONPATH": str(REPO)}
+    env.pop("HOTLINE_AMI_SECRET_PBX110", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "bridge.cli", "run", "--config", str(path)],
         cwd=REPO,
@@ -250,7 +260,7 @@ def test_run_command_stops_gracefully_on_sigterm(tmp_path: Path, redis_server: R
     try:
         for _ in range(1000):
             try:
-                if _get(f"http://127.0.0.1:{port}/health") == 200:
+                if _get(f"http://127.0.0.1:{port}/health") in (200, 503):
                     break
             except OSError:
                 pass
@@ -258,6 +268,7 @@ def test_run_command_stops_gracefully_on_sigterm(tmp_path: Path, redis_server: R
             subprocess.run(["sleep", "0.02"], check=True)
         else:
             raise AssertionError("the service never became healthy")
+        health = _get_json(f"http://127.0.0.1:{port}/health")
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     finally:
@@ -268,9 +279,17 @@ def test_run_command_stops_gracefully_on_sigterm(tmp_path: Path, redis_server: R
     records = [json.loads(line) for line in stderr.splitlines()]
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
     stopped = [r["component"] for r in records if r["msg"] == "component stopped"]
-    assert stopped == ["http", "redis"]
+    assert stopped == ["http", "fastagi", "ami:pbx-110", "ami:pbx-12345", "redis"]
     assert records[-1]["msg"] == "hotline-bridge stopped"
-    assert not any(r["level"] == "ERROR" for r in records)
+    # The PBXs of the default file are not reachable here: that is reported, not fatal.
+    errors = {r["msg"] for r in records if r["level"] == "ERROR"}
+    assert errors <= {"AMI login failed"}
+    components = health["components"]
+    assert components["redis"]["status"] == "ok"
+    assert components["fastagi"]["status"] == "ok"
+    assert components["http"]["status"] == "ok"
+    assert components["ami:pbx-110"]["status"] == "down"
+    assert "HOTLINE_AMI_SECRET_PBX110" in components["ami:pbx-110"]["error"]
     with pytest.raises(OSError):
         _get(f"http://127.0.0.1:{port}/health")
 
