@@ -100,11 +100,10 @@ class RedisComponent:
         return self._client
 
     async def start(self) -> None:
-        timeout = self._settings.connect_timeout_seconds
+        # No socket_timeout: it would also cut blocking reads (XREAD BLOCK) of ticket streams.
         self._client = aioredis.Redis.from_url(
             self._settings.url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
+            socket_connect_timeout=self._settings.connect_timeout_seconds,
             health_check_interval=30,
         )
         try:
@@ -147,8 +146,8 @@ class RedisComponent:
             return {"status": "down", "error": "not started"}
         started = time.perf_counter()
         try:
-            await self._client.ping()
-        except (RedisError, OSError) as exc:
+            await asyncio.wait_for(self._client.ping(), self._settings.connect_timeout_seconds)
+        except (RedisError, OSError, TimeoutError) as exc:
             return {"status": "down", "error": f"{type(exc).__name__}: {exc}"}
         latency_ms = (time.perf_counter() - started) * 1000
         return {"status": "ok", "latency_ms": round(latency_ms, 3)}

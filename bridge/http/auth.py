@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from bridge.http.routes import Handler, RouteTable
+from bridge.http.routes import Handler, RouteTable, is_api_path
 from bridge.settings import ApiToken, Role
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def auth_middleware(tokens: TokenBook, routes: RouteTable) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         spec = routes.spec_for(request)
-        protected = request.path.startswith("/api") or (spec is not None and spec.roles is not None)
+        protected = is_api_path(request.path) or (spec is not None and spec.roles is not None)
         if not protected:
             return await handler(request)
         token = bearer_token(request)

@@ -19,6 +19,11 @@ ALL_ROLES = frozenset(Role)
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 
+def is_api_path(path: str) -> bool:
+    """Everything under /api needs a token."""
+    return path == "/api" or path.startswith("/api/")
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     method: str
@@ -61,7 +66,7 @@ class RouteTable:
             raise ValueError(f"route {path!r}: unsupported HTTP method {method!r}")
         if not path.startswith("/"):
             raise ValueError(f"route {path!r}: a path starts with '/'")
-        if roles is None and path.startswith("/api"):
+        if roles is None and is_api_path(path):
             raise ValueError(f"route {path!r}: everything under /api needs roles")
         if any(s.method == method and s.path == path for s in self._specs):
             raise ValueError(f"route {method} {path} is already registered")
