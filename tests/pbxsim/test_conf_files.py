@@ -282,3 +282,19 @@ def test_included_files_are_not_refused_as_extra(tmp_path: Path) -> None:
     first = local.priority(1)
     assert first is not None and first.where.file == str(folder / "extensions-local.conf")
     assert config.warnings == []
+
+
+def test_dry_run_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from telephony.pbxsim.conf.__main__ import main
+
+    assert main([str(LAB_CONFIG / "pbx-1"), str(LAB_CONFIG / "pbx-2")]) == 0
+    out = capsys.readouterr().out
+    assert "pbx-1: 10 contexts, 82 priorities, 5 queues" in out
+    assert "warning: " in out and "no context [onekey]" in out
+
+    folder = copy_lab(tmp_path)
+    path, line = append(folder, "extensions.conf", "[x]\nexten => 1,1,System(reboot)\n")
+    assert main([str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f"refused: {path}:{line + 1}: application 'System' is not supported" in err
+    assert main([]) == 2

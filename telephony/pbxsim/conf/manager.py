@@ -15,30 +15,30 @@ from .errors import ConfigError, Where
 from .reader import ConfItem, ConfSection
 from .values import parse_bool, parse_int, parse_list
 
-# Asterisk's manager permission classes (main/manager.c perms[]), plus "all" and "none".
-CLASSES = frozenset(
-    {
-        "system",
-        "call",
-        "log",
-        "verbose",
-        "command",
-        "agent",
-        "user",
-        "config",
-        "dtmf",
-        "reporting",
-        "cdr",
-        "dialplan",
-        "originate",
-        "agi",
-        "cc",
-        "aoc",
-        "test",
-        "security",
-        "message",
-    }
+# Asterisk's manager permission classes in its EVENT_FLAG_* bit order (the order a
+# `Privilege:` header lists them in); "all" and "none" are accepted as well.
+CLASS_ORDER = (
+    "system",
+    "call",
+    "log",
+    "verbose",
+    "command",
+    "agent",
+    "user",
+    "config",
+    "dtmf",
+    "reporting",
+    "cdr",
+    "dialplan",
+    "originate",
+    "agi",
+    "cc",
+    "aoc",
+    "test",
+    "security",
+    "message",
 )
+CLASSES = frozenset(CLASS_ORDER)
 
 _GENERAL_INT = frozenset({"port", "authtimeout", "authlimit"})
 _GENERAL_BOOL = frozenset(
