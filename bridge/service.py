@@ -168,6 +168,14 @@ class Components:
     def __iter__(self) -> Iterator[Component]:
         return iter(self._all)
 
+    def get(self, name: str) -> Component:
+        """The component registered as `name`, e.g. "redis" for the shared client."""
+        for component in self._all:
+            if component.name == name:
+                return component
+        known = ", ".join(c.name for c in self._all) or "none"
+        raise KeyError(f"no component named {name!r} (registered: {known})")
+
     async def start_all(self) -> None:
         """Start in order; if one fails, stop those already started and raise."""
         for component in self._all:

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -98,11 +99,15 @@ async def test_failed_start_stops_what_was_started() -> None:
     assert journal == ["start redis", "start ami", "stop ami", "stop redis"]
 
 
-def test_component_names_are_unique() -> None:
+def test_component_names_are_unique_and_looked_up_by_name() -> None:
     components = Components()
-    components.add(RecordingComponent("ami", []))
+    ami = RecordingComponent("ami", [])
+    components.add(ami)
     with pytest.raises(ValueError, match="'ami' is already registered"):
         components.add(RecordingComponent("ami", []))
+    assert components.get("ami") is ami
+    with pytest.raises(KeyError, match=r"no component named 'redis' \(registered: ami\)"):
+        components.get("redis")
 
 
 async def test_a_stuck_component_does_not_block_the_others(
@@ -360,3 +365,17 @@ def _accepts(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_log_lines_carry_timezone_and_exception() -> None:
+    from bridge.json_logging import JsonFormatter
+
+    try:
+        raise ValueError("bad ticket")
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    record.created = 0.0
+    line = json.loads(JsonFormatter(ZoneInfo("Asia/Shanghai")).format(record))
+    assert line["ts"] == "1970-01-01T08:00:00.000+08:00"
+    assert line["level"] == "ERROR" and line["logger"] == "t"
+    assert "ValueError: bad ticket" in line["exc"]
