@@ -127,6 +127,10 @@ def describe_error(error: ErrorDetails) -> tuple[str, str]:
         pattern = str(error.get("ctx", {}).get("pattern", ""))
         meaning = PATTERN_MEANINGS.get(pattern, f"text matching {pattern}")
         return key_path(loc), f"must be {meaning}, got {_shown(error['input'])}"
+    if kind in ("model_type", "dict_type"):
+        return key_path(loc), f"must be a table (key = value pairs), got {_shown(error['input'])}"
+    if kind == "list_type":
+        return key_path(loc), f"must be a list ([[{loc[-1]}]] tables), got {_shown(error['input'])}"
     message = error["msg"].removeprefix("Value error, ")
     if kind == "value_error":
         return key_path(loc), message

@@ -31,7 +31,9 @@ REDIS_URL_PATTERN = r"^(rediss?|unix)://"
 EnvName = Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
 DistrictCode = Annotated[str, Field(pattern=DISTRICT_CODE_PATTERN)]
 DialplanToken = Annotated[str, Field(pattern=DIALPLAN_TOKEN_PATTERN, max_length=80)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+# Strict: TOML `true` must not pass as port 1 or as a one-second timeout.
+Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+Seconds = Annotated[float, Field(gt=0, strict=True)]
 Host = Annotated[str, Field(min_length=1, max_length=253)]
 
 
@@ -81,7 +83,7 @@ class PbxSettings(StrictModel):
     ami_username: str = Field(min_length=1, max_length=80)
     # The secret itself never sits in the file: only the name of the variable holding it.
     secret_env: EnvName
-    ami_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    ami_timeout_seconds: Seconds = Field(default=5.0, le=120)
 
 
 class TrunkRoute(StrictModel):
@@ -148,7 +150,7 @@ class RedisSettings(StrictModel):
     # What the operator runs Redis with (AOF). everysec: a crash may lose up to one second of
     # acknowledged tickets; always: none, at about half the write rate. Checked at start-up.
     appendfsync: Literal["everysec", "always"] = "everysec"
-    connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    connect_timeout_seconds: Seconds = Field(default=2.0, le=60)
 
     @property
     def display_url(self) -> str:
@@ -175,7 +177,7 @@ class LoggingSettings(StrictModel):
 
 class ShutdownSettings(StrictModel):
     # How long SIGTERM waits for components (AGI sessions, pending writes) before giving up.
-    deadline_seconds: float = Field(default=15.0, gt=0, le=600)
+    deadline_seconds: Seconds = Field(default=15.0, le=600)
 
 
 class Settings(StrictModel):

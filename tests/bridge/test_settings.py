@@ -269,7 +269,15 @@ BAD_CASES: list[tuple[str, Callable[[Data], None], str, str]] = [
     ("bad redis url", _set(["redis", "url"], "http://x"), "redis.url", "redis://, rediss://"),
     ("bad fsync", _set(["redis", "appendfsync"], "no"), "redis.appendfsync", "'everysec'"),
     ("port clash", _set(["http", "port"], 4573), "http.port", "also the FastAGI port"),
-    ("pbx as table", _set(["pbx"], {"name": "x"}), "pbx", "valid list"),
+    ("pbx as table", _set(["pbx"], {"name": "x"}), "pbx", "must be a list ([[pbx]] tables)"),
+    ("zone as text", _set(["zones", 0], "济宁高新区"), "zones[0]", "must be a table"),
+    ("port true", _set(["http", "port"], True), "http.port", "valid integer, got True"),
+    (
+        "deadline false",
+        _set(["shutdown", "deadline_seconds"], False),
+        "shutdown.deadline_seconds",
+        "valid number",
+    ),
     (
         "extra zone bad",
         _append("zones", {"name": "x"}),
