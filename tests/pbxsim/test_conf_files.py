@@ -155,6 +155,7 @@ def append(folder: Path, name: str, text: str) -> tuple[Path, int]:
             r"function SHELL\(\) is not supported",
         ),
         ("extensions.conf", "[x]\nexten => 1,1,Set(DB(a/b)=1)\n", r"writing the function DB\(\)"),
+        ("extensions.conf", "[x]\nexten => 1,1,Set(A=$[LEN(x)])\n", r"call LEN\(\) inside \$\["),
         (
             "extensions.conf",
             "[x]\nexten => 1,1,Queue(q12345,tTx)\n",

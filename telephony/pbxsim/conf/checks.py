@@ -30,7 +30,7 @@ from .arguments import (
 from .dialplan import Priority
 from .errors import ConfigError, Where
 from .functions import SUPPORTED_FUNCTIONS, WRITABLE_FUNCTIONS
-from .substitution import find_function_names
+from .substitution import find_expression_calls, find_function_names
 
 if TYPE_CHECKING:
     from .pbx import PbxConfig
@@ -221,6 +221,8 @@ def _check_functions(text: str, where: Where) -> None:
     for name in find_function_names(text):
         if name not in SUPPORTED_FUNCTIONS:
             raise ConfigError(where, f"dialplan function {name}() is not supported")
+    for name in find_expression_calls(text):
+        raise ConfigError(where, f"function call {name}() inside $[...] is not supported")
 
 
 def _check_context_exists(

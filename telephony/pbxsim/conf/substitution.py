@@ -6,8 +6,9 @@
   end, a negative length leaves that many characters off the end (`${EXTEN:5}`).
 - `${FUNC(args)}` (and `${FUNC(args):offset:length}`): the pure functions (CUT, LEN, IF,
   ISNULL, EXISTS) are computed here; any other goes to `call_function(FUNC, args)`.
-- `$[expression]`: `evaluate_expression()`; on an error Asterisk substitutes "" and logs a
-  warning: here `warn(message)` is called.
+- `$[expression]`: `evaluate_expression()`; a syntax error gives "0" and a warning, as in
+  Asterisk; warnings go to `warn(message)`. ExpressionError (a construct the emulator does
+  not evaluate) propagates.
 - Nesting works inside out: `${${X}}`, `${CUT(${V},-,1)}`, `$[${A} + 1]`.
 - `find_function_names(text)` lists the function names a text calls (load-time checks).
 """
@@ -18,13 +19,14 @@ import re
 from collections.abc import Callable
 
 from .arguments import ArgumentError
-from .expressions import ExpressionError, evaluate_expression
+from .expressions import evaluate_expression
 from .functions import PURE_FUNCTIONS, ResolveVar, call_pure_function
 
 CallFunction = Callable[[str, str], str]
 Warn = Callable[[str], None]
 
 _FUNCTION_CALL = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\(")
+_CALL_IN_EXPRESSION = re.compile(r"(?<![\w{$])([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
 def _closing(text: str, start: int, opener: str, closer: str) -> int:
@@ -120,11 +122,7 @@ def substitute(
         if opener == "{":
             out.append(_expand_name(inner, resolve_var, call_function))
         else:
-            try:
-                out.append(evaluate_expression(inner))
-            except ExpressionError as error:
-                if warn is not None:
-                    warn(str(error))
+            out.append(evaluate_expression(inner, warn))
         i = end + 1
     return "".join(out)
 
@@ -132,3 +130,29 @@ def substitute(
 def find_function_names(text: str) -> list[str]:
     """Names of the functions `text` calls as `${NAME(...)}`, in order of appearance."""
     return _FUNCTION_CALL.findall(text)
+
+
+def find_expression_calls(text: str) -> list[str]:
+    """Names called as `NAME(...)` directly inside `$[...]` (ast_expr2's own functions)."""
+    names: list[str] = []
+    start = text.find("$[")
+    while start >= 0:
+        end = _closing(text, start + 2, "[", "]")
+        body = _strip_substitutions(text[start + 2 : end])
+        names.extend(_CALL_IN_EXPRESSION.findall(body))
+        start = text.find("$[", start + 2)
+    return names
+
+
+def _strip_substitutions(text: str) -> str:
+    """`text` with every `${...}` removed (what they hold is not the expression's own)."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        start = text.find("${", i)
+        if start < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:start] + " ")
+        i = _closing(text, start + 2, "{", "}") + 1
+    return "".join(out)
