@@ -19,43 +19,72 @@ from redis.exceptions import NoScriptError
 
 
 class ScriptBatcher:
+    """Collects requests made in the same event-loop turn into one script call.
+
+    Up to `max_in_flight` calls may be on the wire at once, so the client prepares the next
+    batch while Redis runs the previous one (the two share this machine's cores).
+    """
+
     def __init__(
         self,
         redis: aioredis.Redis,
         source: str,
         static_args: list[str | int],
         max_batch: int = 200,
+        max_in_flight: int = 2,
     ) -> None:
+        if max_batch < 1 or max_in_flight < 1:
+            raise ValueError("max_batch and max_in_flight must be >= 1")
         self.redis = redis
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
         self.static_args = static_args
         self.max_batch = max_batch
+        self.max_in_flight = max_in_flight
         self._pending: list[tuple[list[Any], asyncio.Future[Any]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._dispatch_scheduled = False
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def run(self, request: list[Any]) -> Any:
         """Send one request (a JSON-able list) in the next batch; return its own reply."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((request, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        self._schedule(loop)
         return await future
 
-    async def _flush(self) -> None:
-        while self._pending:
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        # call_soon runs after the callbacks already queued, so creates woken in the same turn
+        # (e.g. by the previous batch's replies) all join this batch.
+        if not self._dispatch_scheduled:
+            self._dispatch_scheduled = True
+            loop.call_soon(self._dispatch)
+
+    def _dispatch(self) -> None:
+        self._dispatch_scheduled = False
+        while self._pending and len(self._in_flight) < self.max_in_flight:
             batch = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]
-            try:
-                replies = await self._call([request for request, _ in batch])
-            except Exception as error:  # a broken connection fails every create in the batch
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), reply in zip(batch, replies, strict=True):
-                if not future.done():  # done = the caller was cancelled meanwhile
-                    future.set_result(reply)
+            task = asyncio.get_running_loop().create_task(self._settle(batch))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if self._pending:
+            self._schedule(asyncio.get_running_loop())
+
+    async def _settle(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            replies = await self._call([request for request, _ in batch])
+        except Exception as error:  # a broken connection fails every create in the batch
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), reply in zip(batch, replies, strict=True):
+            if not future.done():  # done = the caller was cancelled meanwhile
+                future.set_result(reply)
 
     async def _call(self, requests: list[list[Any]]) -> list[Any]:
         payload = json.dumps(requests, ensure_ascii=False, separators=(",", ":"))

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from bridge.tickets import (
     IdempotencyConflict,
@@ -28,7 +31,7 @@ from routing.tickets import (
     Urgency,
 )
 from tests.bridge.test_tickets_model import county_to_12345_hops, draft_data
-from tests.redis_server import start_redis
+from tests.redis_server import free_port, start_redis
 
 S = TicketStatus
 # 16:30 UTC on the 29th is 00:30 on the 30th in Asia/Shanghai: ids carry the Shanghai day.
@@ -358,6 +361,20 @@ async def test_acknowledged_tickets_survive_a_redis_crash(tmp_path: Path) -> Non
         # The script cache died with the process: EVALSHA falls back to loading it again.
         again = await store.create(draft(), request_id="k0", by="agent101")
         assert not again.created and again.ticket.id == made[0].id
+        moved = await store.transition(made[1].id, S.QUEUED, by="bridge")
+        assert moved.status is S.QUEUED
         await client.aclose()
     finally:
         server.stop()
+
+
+async def test_unreachable_redis_fails_every_create_in_the_batch() -> None:
+    # No retries: the point is what the store does with the client's error, not the wait.
+    client = aioredis.Redis(host="127.0.0.1", port=free_port(), retry=Retry(NoBackoff(), 0))
+    store = TicketStore(client, POLICY)
+    results = await asyncio.gather(
+        *(store.create(draft(), request_id=f"u{n}", by="agent101") for n in range(5)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, redis_errors.ConnectionError) for r in results)
+    await client.aclose()
