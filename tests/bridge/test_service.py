@@ -12,6 +12,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ import pytest
 from aiohttp import web
 
 from bridge.service import CallbackComponent, Components, RedisComponent, Service
-from bridge.settings import RedisSettings, Role, load_settings
+from bridge.settings import RedisSettings, Role, Settings, load_settings
 from tests.redis_server import RedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +30,14 @@ JINING = REPO / "config" / "jining.toml"
 ADMIN_TOKEN = "admin-token-0123456789abcd"
 MONITOR_TOKEN = "monitor-token-0123456789ab"
 TOKEN_ENV = {"HOTLINE_TOKEN_ADMIN": ADMIN_TOKEN, "HOTLINE_TOKEN_MONITOR": MONITOR_TOKEN}
+
+
+@pytest.fixture(autouse=True)
+def keep_root_log_level() -> Iterator[None]:
+    """A reload sets the root logger's level; put it back for the other tests."""
+    level = logging.getLogger().level
+    yield
+    logging.getLogger().setLevel(level)
 
 
 class RecordingComponent:
@@ -379,3 +388,59 @@ def test_log_lines_carry_timezone_and_exception() -> None:
     assert line["ts"] == "1970-01-01T08:00:00.000+08:00"
     assert line["level"] == "ERROR" and line["logger"] == "t"
     assert "ValueError: bad ticket" in line["exc"]
+
+
+class ReloadingComponent(RecordingComponent):
+    def __init__(self, name: str, journal: list[str], *, fail: bool = False) -> None:
+        super().__init__(name, journal)
+        self.fail = fail
+
+    async def reload(self, settings: Settings) -> None:
+        if self.fail:
+            raise RuntimeError("cannot apply")
+        self.journal.append(f"reload {self.name} {settings.logging.level}")
+
+
+async def test_reload_reaches_reloadable_components_and_survives_one_failing(
+    tmp_path: Path, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = deployment(tmp_path, redis_server.url)
+    service = Service(load_settings(path), path, environ=TOKEN_ENV)
+    journal: list[str] = []
+    service.add(ReloadingComponent("broken", journal, fail=True))
+    service.add(RecordingComponent("plain", journal))
+    service.add(ReloadingComponent("ivr", journal))
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('level = "INFO"', 'level = "WARNING"'), "utf-8"
+    )
+    assert await service.reload_config() is None
+    assert logging.getLogger().level == logging.WARNING
+    assert journal == ["reload ivr WARNING"]
+    assert any(
+        r.getMessage() == "component failed to apply the new configuration"
+        and getattr(r, "component", None) == "broken"
+        for r in caplog.records
+    )
+
+
+async def test_reload_over_http_reports_a_bad_file(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    path = deployment(tmp_path, redis_server.url)
+    settings = load_settings(path)
+    service = Service(settings, path, environ=TOKEN_ENV)
+    await service.start()
+    try:
+        path.write_text("[http]\nport = 0\n", "utf-8")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"http://127.0.0.1:{settings.http.port}/api/config/reload",
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            ) as response:
+                status, body = response.status, await response.json()
+    finally:
+        await service.stop()
+    assert status == 422
+    assert body["reloaded"] is False
+    assert body["error"].startswith(f"{path}: ")
+    assert service.settings is settings
