@@ -163,6 +163,8 @@ def test_application_names_are_case_insensitive(tmp_path: Path) -> None:
         ("[c]\nignorepat => 9\n", r":2: ignorepat => is not supported"),
         ("[c]\ninclude => d,9:00-17:00,*,*,*\n", r":2: .*timed includes are not supported"),
         ("[c]\nsame => n,NoOp\n", r":2: same => before any exten =>"),
+        ("[c]\nexten => 1,n,NoOp\n", r":2: priority n on the first line of a context"),
+        ("[c]\nexten => ${X},1,NoOp\n", r":2: .*variables in extension names"),
         ("[c]\nexten => 100/200,1,NoOp\n", r":2: .*caller-ID matching"),
         ("[c]\nexten => _1[2,1,NoOp\n", r":2: .*'\[' without a closing"),
         ("[c]\nexten => 1,1,NoOp(x\n", r":2: .*'\(' without a closing '\)'"),

@@ -11,7 +11,8 @@ Read as Asterisk's pbx_config reads it:
   as in pbx_find_extension().
 
 Refused with file:line: an unknown application (see applications.py), a priority written
-any other way (`hint`, `n+2`, `s`), a priority used twice, `switch`/`ignorepat`/timed
+any other way (`hint`, `n+2`, `s`) or `n` on a context's first line, a priority used twice,
+variables in extension names, `switch`/`ignorepat`/timed
 includes/any other keyword, caller-ID matching (`exten => 100/200,...`), broken patterns.
 """
 
@@ -173,7 +174,7 @@ class _ContextBuilder:
     def __init__(self, context: Context) -> None:
         self.context = context
         self.last_exten: str | None = None
-        self.last_priority = 0  # pbx_config keeps counting `n` from the previous line
+        self.last_priority: int | None = None  # pbx_config counts `n` from the previous line
 
     def add(self, item: ConfItem) -> None:
         if item.key == "include":
@@ -206,6 +207,8 @@ class _ContextBuilder:
 
     def add_priority(self, exten: str, rest: str, item: ConfItem) -> None:
         problem = pattern_error(exten) if exten else "an extension needs a name"
+        if "$" in exten:
+            problem = f"extension {exten!r}: variables in extension names are not supported"
         if problem:
             raise ConfigError(item.where, problem)
         priority_text, comma, app_text = rest.partition(",")
@@ -239,6 +242,8 @@ class _ContextBuilder:
             label = label_text[:-1].strip()
             text = text.strip()
         if text in ("n", "next"):
+            if self.last_priority is None:
+                raise ConfigError(where, "priority n on the first line of a context")
             return self.last_priority + 1, label
         if text.isdigit() and int(text) > 0:
             return int(text), label
