@@ -4,16 +4,19 @@
 
 For each AOF fsync mode it starts redis-server on 127.0.0.1 (its own temp dir, AOF on), then
 measures, in the same run and on the same server:
-  store        TicketStore.create: one EVALSHA per ticket (id + hash + stream + 7 index/
-               idempotency writes, atomically), one at a time and with N in flight;
-  baseline     a plain MULTI pipeline: HSET of 15 fields + XADD + ZADD (what the issue measured).
-Every figure line names its fsync mode.
+  store     TicketStore.create: one Lua script per ticket (id + hash + stream + indexes +
+            idempotency key + links, atomically); creates made concurrently share one EVALSHA;
+  baseline  a plain MULTI pipeline: HSET of 15 fields + XADD + ZADD (what the issue measured),
+each one at a time and with N in flight. Every figure line names its fsync mode; the load
+average is printed because this machine's 2 cores are shared, and "redis CPU" (from INFO
+commandstats) shows how much of a ticket's time the server itself spent.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -98,6 +101,13 @@ def through_store(store: TicketStore, tag: str) -> Operation:
     return create
 
 
+async def server_us_per_ticket(client: aioredis.Redis, count: int) -> float:
+    """Redis's own time in the commands that made the tickets (INFO commandstats)."""
+    stats: dict[str, Any] = await client.info("commandstats")
+    names = ("cmdstat_evalsha", "cmdstat_multi", "cmdstat_exec")
+    return sum(stats[name]["usec"] for name in names if name in stats) / count
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -110,20 +120,29 @@ async def run_mode(fsync: str, count: int, workers: int) -> None:
         try:
             store = TicketStore(client, POLICY)
             await store.create(DRAFT, request_id="warm-up", by="agent101")  # loads the script
+            load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"appendfsync={fsync}: {count} tickets per figure, load average {load}")
             for name, operation_for in (
-                ("store (1 EVALSHA)", lambda tag: through_store(store, tag)),
-                ("baseline MULTI   ", lambda tag: baseline(client)),
+                ("store   ", lambda tag: through_store(store, tag)),
+                ("baseline", lambda tag: baseline(client)),
             ):
+                await client.config_resetstat()
                 rate, latencies = await one_at_a_time(operation_for("seq"), count)
                 p50 = statistics.median(latencies) * 1000
                 p99 = percentile(latencies, 0.99) * 1000
+                server_us = await server_us_per_ticket(client, count)
                 print(
-                    f"appendfsync={fsync:8} {name} one at a time: {rate:8.0f} tickets/s"
-                    f"  (p50 {p50:.2f} ms, p99 {p99:.2f} ms)"
+                    f"appendfsync={fsync:8} {name} one at a time: {rate:7.0f} tickets/s"
+                    f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms  redis CPU {server_us:.0f} us/ticket"
                 )
                 await client.flushdb()
+                await client.config_resetstat()
                 rate = await in_flight(operation_for("par"), count, workers)
-                print(f"appendfsync={fsync:8} {name} {workers} in flight:  {rate:8.0f} tickets/s")
+                server_us = await server_us_per_ticket(client, count)
+                print(
+                    f"appendfsync={fsync:8} {name} {workers} in flight:  {rate:7.0f} tickets/s"
+                    f"  redis CPU {server_us:.0f} us/ticket"
+                )
                 await client.flushdb()
         finally:
             await client.aclose()
