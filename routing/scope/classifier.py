@@ -62,16 +62,16 @@ class ScopeClassifier:
     def _decide_urgent(
         self, hits: Sequence[RuleMatch], opinion: ModelOpinion, route: Route, notes: list[str]
     ) -> bool:
-        forcing = [m.rule.id for m in hits if m.rule.danger and m.rule.urgent]
+        urgent_votes = [m for m in hits if m.rule.urgent is not None and not m.urgency_withdrawn]
+        forcing = [m.rule.id for m in urgent_votes if m.rule.danger and m.rule.urgent]
         if forcing:
             notes.append(f"urgent: danger rule {forcing[0]}")
             return True
         if route in _EMERGENCY_CHANNELS:
             return True
         score = opinion.urgent
-        for match in hits:
-            if match.rule.urgent is not None:
-                score += match.rule.weight if match.rule.urgent else -match.rule.weight
+        for match in urgent_votes:
+            score += match.rule.weight if match.rule.urgent else -match.rule.weight
         return score >= self._rulebook.settings.urgent_threshold
 
 

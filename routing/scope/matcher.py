@@ -14,13 +14,14 @@ from routing.scope.rules import Rule
 # Negations reach to the end of the sentence, not across it: "车撞了，没人受伤" is one sentence.
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 
-_PATTERN, _REQUIRED, _NEGATION, _PLACE = "p", "r", "n", "place"
+_PATTERN, _REQUIRED, _NEGATION, _CALM, _PLACE = "p", "r", "n", "u", "place"
 
 
 @dataclass(frozen=True)
 class RuleMatch:
     rule: Rule
     matched: tuple[str, ...]  # the rule's words found in the text, patterns first
+    urgency_withdrawn: bool = False  # one of the rule's `urgent_unless` words was found
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class _Found:
     patterns: list[tuple[str, int]]
     required: list[tuple[str, int]]
     negated_sentences: set[int]
+    calm: bool = False
 
 
 class RuleMatcher:
@@ -48,6 +50,7 @@ class RuleMatcher:
                 (_PATTERN, rule.patterns),
                 (_REQUIRED, rule.requires_any),
                 (_NEGATION, rule.negations),
+                (_CALM, rule.urgent_unless),
             ):
                 for word in words:
                     roles.setdefault(word.lower(), []).append((role, index))
@@ -76,6 +79,8 @@ class RuleMatcher:
                     entry.patterns.append((word, sentence))
                 elif role == _REQUIRED:
                     entry.required.append((word, sentence))
+                elif role == _CALM:
+                    entry.calm = True
                 else:
                     entry.negated_sentences.add(sentence)
         matches = [self._fired(index, entry) for index, entry in sorted(found.items())]
@@ -93,7 +98,7 @@ class RuleMatcher:
         required = _not_negated(found.required, found.negated_sentences)
         if not patterns or (rule.requires_any and not required):
             return None
-        return RuleMatch(rule, tuple(dict.fromkeys([*patterns, *required])))
+        return RuleMatch(rule, tuple(dict.fromkeys([*patterns, *required])), found.calm)
 
 
 def _not_negated(occurrences: Iterable[tuple[str, int]], negated: set[int]) -> list[str]:

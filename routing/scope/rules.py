@@ -42,6 +42,7 @@ _RULE_KEYS = frozenset(
         "requires_any",
         "negations",
         "negation_scope",
+        "urgent_unless",
         "route",
         "kind",
         "urgent",
@@ -65,6 +66,8 @@ class Rule:
     `requires_any`: the rule fires only if one of these words is also in the text.
     `negations`: words that cancel the rule's matches in the same sentence (or the whole text
     when `negation_scope` is "text"), e.g. 没有人受伤 cancels 受伤.
+    `urgent_unless`: words that, anywhere in the text, withdraw only this rule's urgency vote
+    (上周, 去年: it is over), leaving its route and kind votes standing.
     `danger`: a sign of danger to life, property or public safety; the classifier then never
     answers 12345, whatever else matched.
     """
@@ -75,6 +78,7 @@ class Rule:
     requires_any: tuple[str, ...] = ()
     negations: tuple[str, ...] = ()
     negation_scope: str = "sentence"
+    urgent_unless: tuple[str, ...] = ()
     route: Route | None = None
     kind: Kind | None = None
     urgent: bool | None = None
@@ -152,6 +156,8 @@ def _parse_rule(raw: Any, source: str, index: int) -> Rule:
         raise ScopeRulesError(
             f"{where}: sets none of route, kind, urgent, danger: it would do nothing"
         )
+    if raw.get("urgent_unless") and urgent is not True:
+        raise ScopeRulesError(f"{where}: 'urgent_unless' needs urgent = true")
     if danger and route is not None and route not in _SAFE_ROUTES:
         raise ScopeRulesError(
             f"{where}: a danger rule may only route to 110 or both, not {route.value!r}"
@@ -174,6 +180,7 @@ def _parse_rule(raw: Any, source: str, index: int) -> Rule:
         requires_any=_words(raw.get("requires_any"), f"{where}: 'requires_any'"),
         negations=_words(raw.get("negations"), f"{where}: 'negations'"),
         negation_scope=scope,
+        urgent_unless=_words(raw.get("urgent_unless"), f"{where}: 'urgent_unless'"),
         route=route,
         kind=kind,
         urgent=urgent,
