@@ -17,11 +17,13 @@ the whole `App(...)` text first, then the application parses it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
 class ArgumentError(ValueError):
-    """Arguments an application would reject (Asterisk logs a warning and the app fails)."""
+    """Arguments an application rejects: Asterisk logs a warning, and the application either
+    fails (the call hangs up: Goto, Gosub, Queue, Dial...) or does nothing (Set without `=`)."""
 
 
 def split_app_args(raw: str, delimiter: str = ",", remove_quotes: bool = True) -> list[str]:
@@ -87,8 +89,19 @@ class GotoTarget:
         return f"{self.context},{self.exten},{where}"
 
 
+def _scan_int(text: str) -> int | None:
+    """C's sscanf("%d"): blanks, a sign and digits at the start; the rest is ignored."""
+    match = re.match(r"\s*[-+]?\d+", text)
+    return int(match.group(0)) if match else None
+
+
 def parse_goto_target(text: str, context: str, exten: str) -> GotoTarget:
-    """`[[context,]exten,]priority` with the current context/exten filling what is left out."""
+    """`[[context,]exten,]priority` as Asterisk's pbx_parseable_goto() reads it.
+
+    Parts are split at commas and not trimmed; an empty context or exten keeps the current
+    one; the priority is a number (read like sscanf %d, so " 2" is 2), `+n`/`-n` relative
+    to the current priority, or else a label (looked up in the target extension).
+    """
     parts = text.split(",", 2)
     if len(parts) == 1:
         new_context, new_exten, priority = "", "", parts[0]
@@ -96,7 +109,6 @@ def parse_goto_target(text: str, context: str, exten: str) -> GotoTarget:
         new_context, new_exten, priority = "", parts[0], parts[1]
     else:
         new_context, new_exten, priority = parts
-    new_context, new_exten, priority = new_context.strip(), new_exten.strip(), priority.strip()
     if not priority:
         raise ArgumentError(f"goto target {text!r} has no priority or label")
     relative = 0
@@ -105,20 +117,19 @@ def parse_goto_target(text: str, context: str, exten: str) -> GotoTarget:
         priority = priority[1:]
     target_context = new_context or context
     target_exten = new_exten or exten
-    if priority.isdigit():
-        return GotoTarget(target_context, target_exten, int(priority), None, relative)
-    if relative:
-        raise ArgumentError(f"goto target {text!r}: a relative priority must be a number")
-    return GotoTarget(target_context, target_exten, None, priority)
+    number = _scan_int(priority)
+    if number is not None:
+        return GotoTarget(target_context, target_exten, number, None, relative)
+    return GotoTarget(target_context, target_exten, None, priority)  # a label is absolute
 
 
 def split_gotoif(text: str) -> tuple[str, str, str]:
-    """`condition?[true][:false]` split at the first `?` and then the first `:`."""
+    """`condition?[true][:false]` split at the first `?` and then the first `:` (untrimmed)."""
     condition, question, branches = text.partition("?")
     if not question:
         raise ArgumentError(f"GotoIf({text}) has no '?' after its condition")
     when_true, _, when_false = branches.partition(":")
-    return condition, when_true.strip(), when_false.strip()
+    return condition, when_true, when_false
 
 
 def parse_gosub(text: str, context: str, exten: str) -> tuple[GotoTarget, list[str]]:
@@ -143,8 +154,8 @@ class SetAssignment:
 
 
 def parse_set(text: str) -> SetAssignment:
+    """pbx_builtin_setvar(): the name is everything before the first `=`, kept as written."""
     name, equals, value = text.partition("=")
-    name = name.strip()
     if not equals or not name:
         raise ArgumentError(f"Set({text}) must be Set(name=value)")
     if name.endswith(")"):
@@ -278,14 +289,17 @@ def parse_confbridge_args(text: str) -> ConfBridgeCall:
 
 
 def parse_user_event_args(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """`UserEvent(name[,Header: value,...])` → (name, [(header, value), ...])."""
+    """`UserEvent(name[,Header: value,...])` → (name, [(header, value), ...]).
+
+    As app_userevent: a body part without `:` is skipped, the key is kept as written and the
+    value is stripped of blanks.
+    """
     args = split_app_args(text)
     if not args or not args[0].strip():
         raise ArgumentError("UserEvent() needs an event name")
     headers: list[tuple[str, str]] = []
     for arg in args[1:]:
         header, colon, value = arg.partition(":")
-        if not colon:
-            raise ArgumentError(f"UserEvent({text}): {arg!r} is not 'Header: value'")
-        headers.append((header, value.strip()))  # app_userevent keeps the key as written
+        if colon:
+            headers.append((header, value.strip()))
     return args[0].strip(), headers

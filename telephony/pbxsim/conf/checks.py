@@ -5,9 +5,10 @@ function names it calls. Static text is checked: Goto/GotoIf/Gosub targets exist
 label in its extension), Queue() names a queue of queues.conf with supported options and an
 existing member-gosub context, Dial() goes over an IAX2 peer of iax.conf, ConfBridge() names
 existing profiles and menu, AGI() is a FastAGI `agi://` URL, UserEvent() headers are
-`Header: value`. An unsupported construct is refused (ConfigError); a reference to something
-missing is returned as a warning with file:line, since Asterisk loads it and only the call
-that reaches it fails.
+`Header: value`. An unsupported construct (an option, technology or AGI kind the emulator
+does not run) is refused with ConfigError; a mistake Asterisk itself loads — a reference to
+something missing, malformed arguments — is returned as a warning with file:line, since only
+the call that reaches it fails.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from .arguments import (
     parse_goto_target,
     parse_queue_args,
     parse_set,
-    parse_user_event_args,
     split_app_args,
 )
 from .dialplan import Priority
@@ -56,10 +56,12 @@ def _split_top_level(text: str, separator: str) -> tuple[str, str | None]:
 
 
 def _fail(priority: Priority, message: str) -> ConfigError:
+    """An unsupported construct: refused at load."""
     return ConfigError(priority.where, f"{priority.app}({priority.args}): {message}")
 
 
 def _dangling(priority: Priority, message: str) -> str:
+    """A mistake Asterisk loads and fails on at run time: reported as a warning."""
     return f"{priority.where}: {priority.app}({priority.args}): {message}"
 
 
@@ -69,7 +71,8 @@ def _check_target(text: str, priority: Priority, config: PbxConfig, warnings: li
     try:
         target = parse_goto_target(text, priority.context, priority.exten)
     except ArgumentError as error:
-        raise _fail(priority, str(error)) from None
+        warnings.append(_dangling(priority, str(error)))
+        return
     if target.relative:
         return
     if target.context not in config.dialplan.contexts:
@@ -85,11 +88,12 @@ def _check_goto(priority: Priority, config: PbxConfig, warnings: list[str]) -> N
 def _check_gotoif(priority: Priority, config: PbxConfig, warnings: list[str]) -> None:
     _, branches = _split_top_level(priority.args, "?")
     if branches is None:
-        raise _fail(priority, "no '?' after the condition")
+        warnings.append(_dangling(priority, "no '?' after the condition"))
+        return
     when_true, when_false = _split_top_level(branches, ":")
     for branch in (when_true, when_false or ""):
-        if branch.strip():
-            _check_target(branch.strip(), priority, config, warnings)
+        if branch:
+            _check_target(branch, priority, config, warnings)
 
 
 def _check_gosub(priority: Priority, config: PbxConfig, warnings: list[str]) -> None:
@@ -98,20 +102,23 @@ def _check_gosub(priority: Priority, config: PbxConfig, warnings: list[str]) -> 
     try:
         target, _ = parse_gosub(priority.args, priority.context, priority.exten)
     except ArgumentError as error:
-        raise _fail(priority, str(error)) from None
+        warnings.append(_dangling(priority, str(error)))
+        return
     _check_target(str(target), priority, config, warnings)
 
 
 def _check_set(priority: Priority, config: PbxConfig, warnings: list[str]) -> None:
     name, equals, _ = priority.args.partition("=")
-    if not equals:
-        raise _fail(priority, "must be Set(name=value)")
+    if not equals or not name:
+        warnings.append(_dangling(priority, "must be Set(name=value); Asterisk sets nothing"))
+        return
     if _dynamic(name):
         return
     try:
         assignment = parse_set(priority.args)
     except ArgumentError as error:
-        raise _fail(priority, str(error)) from None
+        warnings.append(_dangling(priority, str(error)))
+        return
     if assignment.function is not None and assignment.function not in WRITABLE_FUNCTIONS:
         raise _fail(priority, f"writing the function {assignment.function}() is not supported")
 
@@ -120,7 +127,8 @@ def _check_queue(priority: Priority, config: PbxConfig, warnings: list[str]) -> 
     try:
         call = parse_queue_args(priority.args)
     except ArgumentError as error:
-        raise _fail(priority, str(error)) from None
+        warnings.append(_dangling(priority, str(error)))
+        return
     if not _dynamic(call.queue) and call.queue not in config.queues.queues:
         warnings.append(_dangling(priority, f"no queue [{call.queue}] in queues.conf"))
     if not _dynamic(call.options):
@@ -142,7 +150,8 @@ def _check_dial(priority: Priority, config: PbxConfig, warnings: list[str]) -> N
     try:
         call = parse_dial_args(priority.args)
     except ArgumentError as error:
-        raise _fail(priority, str(error)) from None
+        warnings.append(_dangling(priority, str(error)))
+        return
     for tech, resource in call.targets:
         if _dynamic(tech):
             continue
@@ -159,7 +168,8 @@ def _check_confbridge(priority: Priority, config: PbxConfig, warnings: list[str]
     try:
         call = parse_confbridge_args(priority.args)
     except ArgumentError as error:
-        raise _fail(priority, str(error)) from None
+        warnings.append(_dangling(priority, str(error)))
+        return
     profiles = (
         ("bridge profile", call.bridge_profile, config.confbridge.bridges),
         ("user profile", call.user_profile, config.confbridge.users),
@@ -177,15 +187,14 @@ def _check_agi(priority: Priority, config: PbxConfig, warnings: list[str]) -> No
 
 
 def _check_user_event(priority: Priority, config: PbxConfig, warnings: list[str]) -> None:
-    if _dynamic(priority.args):
-        name = split_app_args(priority.args)[:1]
-        if not name or not name[0].strip():
-            raise _fail(priority, "UserEvent() needs an event name")
+    args = split_app_args(priority.args)
+    if not args or not args[0].strip():
+        warnings.append(_dangling(priority, "UserEvent() needs an event name"))
         return
-    try:
-        parse_user_event_args(priority.args)
-    except ArgumentError as error:
-        raise _fail(priority, str(error)) from None
+    for part in args[1:]:
+        if ":" not in part and not _dynamic(part):
+            message = f"{part!r} is not 'Header: value'; app_userevent skips it"
+            warnings.append(_dangling(priority, message))
 
 
 def _check_wait(priority: Priority, config: PbxConfig, warnings: list[str]) -> None:
@@ -194,12 +203,13 @@ def _check_wait(priority: Priority, config: PbxConfig, warnings: list[str]) -> N
     try:
         float(priority.args)
     except ValueError:
-        raise _fail(priority, "expected a number of seconds") from None
+        warnings.append(_dangling(priority, "expected a number of seconds"))
 
 
 def _check_channel_redirect(priority: Priority, config: PbxConfig, warnings: list[str]) -> None:
     if len(split_app_args(priority.args)) < 2:
-        raise _fail(priority, "expected ChannelRedirect(channel,[[context,]exten,]priority)")
+        message = "expected ChannelRedirect(channel,[[context,]exten,]priority)"
+        warnings.append(_dangling(priority, message))
 
 
 _CHECKS: dict[str, Check] = {

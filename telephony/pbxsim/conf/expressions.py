@@ -392,9 +392,9 @@ def evaluate_expression(text: str, warn: Warn | None = None) -> str:
 
 
 def check_condition(text: str) -> bool:
-    """Asterisk's pbx_checkcondition(): empty is false, a leading number is its truth, else true."""
-    stripped = text.strip()
-    if not stripped:
+    """Asterisk's pbx_checkcondition(): "" is false, a leading number (sscanf %d) its truth,
+    any other text (even blanks) true."""
+    if text == "":
         return False
-    match = re.match(r"[-+]?\d+", stripped)
+    match = re.match(r"\s*[-+]?\d+", text)
     return int(match.group(0)) != 0 if match else True

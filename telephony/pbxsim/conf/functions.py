@@ -48,12 +48,21 @@ def _cut(args: str, resolve_var: ResolveVar) -> str:
     return delimiter.join(chosen)
 
 
+def _strip_quoted(text: str) -> str:
+    """ast_strip_quoted(): blanks off both ends, then one pair of surrounding quotes."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1]
+    return text
+
+
 def _if(args: str) -> str:
     condition, question, branches = args.partition("?")
     if not question:
         raise ArgumentError(f"IF({args}) must be IF(condition?true[:false])")
     when_true, _, when_false = branches.partition(":")
-    return when_true.strip() if check_condition(condition) else when_false.strip()
+    chosen = when_true if check_condition(_strip_quoted(condition)) else when_false
+    return _strip_quoted(chosen)
 
 
 def call_pure_function(name: str, args: str, resolve_var: ResolveVar) -> str:
