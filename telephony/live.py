@@ -133,7 +133,7 @@ class LiveModel:
         self.queues: dict[str, Queue] = {}  # by queue name
         self._by_name: dict[str, str] = {}  # channel name -> uniqueid
         self._handlers: dict[type[Event], Callable[[Any], None]] = {
-            Newchannel: self._on_channel_snapshot,
+            Newchannel: self._on_newchannel,
             Newstate: self._on_channel_snapshot,
             NewCallerid: self._on_channel_snapshot,
             Hangup: self._on_hangup,
@@ -291,7 +291,7 @@ class LiveModel:
         for item in items:
             if not isinstance(item, CoreShowChannel):
                 continue
-            channel = self._upsert_channel(item)
+            channel = self._new_channel(item)
             if item.bridge_id:
                 bridge = self.bridges.setdefault(item.bridge_id, Bridge(item.bridge_id))
                 bridge.channels.append(channel.uniqueid)
@@ -299,12 +299,14 @@ class LiveModel:
 
     # --- channel events -----------------------------------------------------------------
 
-    def _upsert_channel(self, event: ChannelEvent) -> Channel:
-        channel = self.channels.get(event.uniqueid)
-        if channel is None:
-            channel = Channel(name=event.channel, uniqueid=event.uniqueid)
-            self.channels[event.uniqueid] = channel
-        elif channel.name != event.channel:
+    def _new_channel(self, event: ChannelEvent) -> Channel:
+        channel = Channel(name=event.channel, uniqueid=event.uniqueid)
+        self.channels[event.uniqueid] = channel
+        self._update_channel(channel, event)
+        return channel
+
+    def _update_channel(self, channel: Channel, event: ChannelEvent) -> None:
+        if channel.name != event.channel:
             self._by_name.pop(channel.name, None)
             channel.name = event.channel
         self._by_name[event.channel] = event.uniqueid
@@ -318,10 +320,15 @@ class LiveModel:
         channel.context = event.context
         channel.exten = event.exten
         channel.variables.update(event.variables)
-        return channel
+
+    def _on_newchannel(self, event: Newchannel) -> None:
+        self._new_channel(event)
 
     def _on_channel_snapshot(self, event: ChannelEvent) -> None:
-        self._upsert_channel(event)
+        # Only Newchannel (or a resync) creates: a NewCallerid may follow the Hangup.
+        channel = self.channels.get(event.uniqueid)
+        if channel is not None:
+            self._update_channel(channel, event)
 
     def _on_varset(self, event: VarSet) -> None:
         channel = self.channels.get(event.uniqueid)
@@ -358,7 +365,10 @@ class LiveModel:
         bridge = self._bridge(event.bridge_uniqueid, event.bridge_type, event.bridge_technology)
         if event.uniqueid not in bridge.channels:
             bridge.channels.append(event.uniqueid)
-        self._upsert_channel(event).bridge_id = event.bridge_uniqueid
+        channel = self.channels.get(event.uniqueid)
+        if channel is not None:
+            self._update_channel(channel, event)
+            channel.bridge_id = event.bridge_uniqueid
 
     def _on_bridge_leave(self, event: BridgeLeave) -> None:
         bridge = self.bridges.get(event.bridge_uniqueid)
@@ -436,7 +446,8 @@ class LiveModel:
     def _on_agent_complete(self, event: AgentComplete) -> None:
         queue = self.queues.get(event.queue)
         member = None if queue is None else queue.members.get(event.interface)
-        if member is not None and member.agent_leg == event.dest_uniqueid:
+        # After a caller hangup Asterisk sends it without channel headers: clear it then too.
+        if member is not None and event.dest_uniqueid in ("", member.agent_leg):
             member.agent_leg = member.caller = None
 
 

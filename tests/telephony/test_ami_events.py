@@ -181,4 +181,4 @@ def test_a_malformed_field_is_reported_not_fatal() -> None:
 def test_events_are_frozen() -> None:
     (abandon,) = of_type("03_queue_abandon.ami.txt", ev.QueueCallerAbandon)
     with pytest.raises(ValueError, match="frozen"):
-        abandon.hold_time = 5  # type: ignore[misc]
+        abandon.hold_time = 5
