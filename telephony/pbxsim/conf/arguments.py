@@ -30,6 +30,8 @@ def split_app_args(raw: str, delimiter: str = ",", remove_quotes: bool = True) -
     """Split application arguments exactly like Asterisk's `AST_STANDARD_APP_ARGS`."""
     if not raw:
         return []
+    if not any(char in raw for char in '([\\"'):
+        return raw.split(delimiter)  # nothing that groups or escapes: a plain split is the same
     args: list[str] = []
     current: list[str] = []
     paren = bracket = 0

@@ -246,37 +246,35 @@ class _SyntaxError(Exception):
     pass
 
 
+_TOKEN = re.compile(
+    r"(?P<space>[ \t\r\n]+)"
+    r'|(?P<quoted>"[^"]*")'
+    r"|(?P<word>" + _WORD_TOKEN.pattern + ")"
+    r"|(?P<operator>" + "|".join(re.escape(op) for op in _OPERATORS) + ")"
+)
+
+
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i = 0
     while i < len(text):
-        char = text[i]
-        if char in " \t\r\n":
-            i += 1
-            continue
-        if text.startswith("${", i):
-            raise ExpressionError(f"$[{text}]: '${{' left unsubstituted")
-        if char == '"':
-            close = text.find('"', i + 1)
-            if close < 0:
+        match = _TOKEN.match(text, i)
+        if match is None:
+            if text.startswith("${", i):
+                raise ExpressionError(f"$[{text}]: '${{' left unsubstituted")
+            if text[i] == '"':
                 raise _SyntaxError(f"unterminated quoted string in $[{text}]")
-            tokens.append(_Token(text[i : close + 1], False, _Value("string", text[i : close + 1])))
-            i = close + 1
-            continue
-        number = _NUMBER_TOKEN.match(text, i)
-        word = _WORD_TOKEN.match(text, i)
-        if word is not None and (number is None or word.end() > number.end()):
-            tokens.append(_Token(word.group(0), False, _Value("string", word.group(0))))
-            i = word.end()
-        elif number is not None:
-            tokens.append(_Token(number.group(0), False, _Value("numeric", number.group(0))))
-            i = number.end()
-        else:
-            operator = next((op for op in _OPERATORS if text.startswith(op, i)), None)
-            if operator is None:
-                raise ExpressionError(f"$[{text}]: character {char!r} is not supported")
-            tokens.append(_Token(operator, True))
-            i += len(operator)
+            raise ExpressionError(f"$[{text}]: character {text[i]!r} is not supported")
+        kind, value = match.lastgroup, match.group(0)
+        if kind == "operator":
+            tokens.append(_Token(value, True))
+        elif kind == "quoted":
+            tokens.append(_Token(value, False, _Value("string", value)))
+        elif kind == "word":
+            # flex takes the longest match and, on a tie, the number rule listed first
+            numeric = _NUMBER_TOKEN.fullmatch(value) is not None
+            tokens.append(_Token(value, False, _Value("numeric" if numeric else "string", value)))
+        i = match.end()
     return tokens
 
 

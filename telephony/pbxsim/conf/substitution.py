@@ -32,18 +32,21 @@ _CALL_IN_EXPRESSION = re.compile(r"(?<![\w{$])([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 def _closing(text: str, start: int, opener: str, closer: str) -> int:
     """Index of the closer matching the opener just before `start`, or len(text)."""
     depth = 1
-    for i in range(start, len(text)):
-        if text[i] == opener:
-            depth += 1
-        elif text[i] == closer:
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text)  # Asterisk takes the rest of the text when the closer is missing
+    i = start
+    while True:
+        close = text.find(closer, i)
+        if close < 0:
+            return len(text)  # Asterisk takes the rest of the text when the closer is missing
+        depth += text.count(opener, i, close) - 1
+        if depth == 0:
+            return close
+        i = close + 1
 
 
 def _split_offset(name: str) -> tuple[str, int, int | None]:
     """`NAME:offset:length` → (NAME, offset, length); a `:` inside `(...)` does not count."""
+    if ":" not in name:
+        return name, 0, None
     depth = 0
     for i, char in enumerate(name):
         if char == "(":
@@ -103,6 +106,8 @@ def substitute(
     warn: Warn | None = None,
 ) -> str:
     """Replace every `${...}` and `$[...]` in `text`."""
+    if "$" not in text:
+        return text
     out: list[str] = []
     i = 0
     while i < len(text):
