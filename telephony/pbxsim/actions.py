@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from telephony.pbxsim.amiserver import ActionSpec, AMISession
 from telephony.pbxsim.amiwire import Action, Headers
 from telephony.pbxsim.applications import call_function, lookup
-from telephony.pbxsim.calls import soft_hangup
+from telephony.pbxsim.calls import deliver_dtmf, finish, soft_hangup
 from telephony.pbxsim.channels import Channel, parse_caller_id
 from telephony.pbxsim.originate import (
     OriginateRequest,
@@ -254,6 +254,39 @@ async def _hangup_matching(
     _list_complete(session, action, "ChannelsHungupListComplete", len(matched))
 
 
+async def play_dtmf(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    name = action.get("Channel") or ""
+    channel = pbx.find_channel(name)
+    if channel is None:
+        raise session.error(action, "Channel not found")
+    digits = action.get("Digit")
+    if not digits:
+        raise session.error(action, "No digit specified")
+    duration_text = action.get("Duration")
+    duration = 100
+    if duration_text is not None:
+        if not duration_text.strip().isdigit():
+            raise session.error(action, "Could not convert Duration parameter")
+        duration = int(duration_text)
+    digit = digits[0]
+    if _is_true(action.get("Receive")):
+        # Queued as received on this very channel: only the End, with no duration (09b).
+        session.respond(action, "Success", "DTMF successfully queued")
+        channel.emit(
+            "DTMFEnd",
+            "dtmf",
+            [("Digit", digit), ("DurationMs", "0"), ("Direction", "Received")],
+        )
+        channel.dtmf_received(digit)
+        return
+    # Sent on the channel: the action returns after the tone's duration, and the digit
+    # arrives on the other half of a Local pair.
+    await pbx.clock.sleep(duration / 1000)
+    session.respond(action, "Success", "DTMF successfully queued")
+    if channel.peer is not None and not channel.peer.gone:
+        deliver_dtmf(channel.peer, digit, duration)
+
+
 async def redirect(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     name = action.get("Channel")
     if not name:
@@ -270,8 +303,12 @@ async def redirect(pbx: EmulatedPBX, session: AMISession, action: Action) -> Non
         raise session.error(action, f"Channel does not exist: {name}")
     session.respond(action, "Success", "Redirect successful")
     if not pbx.dialplan.exists(context, exten, int(priority_text)):
-        # Asterisk accepts the redirect, then the channel finds nothing to run and hangs up.
+        # Asterisk accepts the redirect, then the channel finds nothing to run and hangs up
+        # before the client's next action (trace 15: a Hangup right after gets "No such
+        # channel").
         soft_hangup(channel)
+        channel.context, channel.exten, channel.priority = context, exten, int(priority_text)
+        finish(channel)
         return
     channel.redirect_to = (context, exten, int(priority_text))
     channel.wakeup.set()
@@ -426,6 +463,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "getvar": ActionSpec(_F["call"] | _F["reporting"], getvar),
     "hangup": ActionSpec(_F["system"] | _F["call"], hangup),
     "redirect": ActionSpec(_F["call"], redirect),
+    "playdtmf": ActionSpec(_F["call"], play_dtmf),
     "queueadd": ActionSpec(_F["agent"], queue_add),
     "queueremove": ActionSpec(_F["agent"], queue_remove),
     "queuepenalty": ActionSpec(_F["agent"], queue_penalty),

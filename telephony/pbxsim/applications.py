@@ -101,6 +101,9 @@ async def run_dialplan(channel: Channel) -> None:
             "dialplan",
             [("Extension", channel.exten), ("Application", step.app), ("AppData", data)],
         )
+        if channel.pending_dtmf_begin is not None:
+            digit, channel.pending_dtmf_begin = channel.pending_dtmf_begin, None
+            channel.emit("DTMFBegin", "dtmf", [("Digit", digit), ("Direction", "Received")])
         app = APPLICATIONS.get(step.app.lower())
         if app is None:
             raise HungUp(f"{step.where}: application {step.app} is not emulated")
@@ -121,10 +124,10 @@ async def set_variable(channel: Channel, data: str) -> None:
     channel.set_variable(name.strip(), value)
 
 
-# Answer() on a channel that was not up waits for media before the next priority; a Local
-# channel never sends any, so Asterisk moves on only after the wait (about 1 s in trace 15;
-# in trace 08 the call is hung up before that and no later priority is seen).
-ANSWER_MEDIA_WAIT = 1.0
+# Answer() on a channel that was not up waits for media before the next priority, at most
+# 500 ms (__ast_answer in main/channel.c); a Local channel never sends any, so the next
+# priority starts 0.5 s later (traces 09, 10, 14).
+ANSWER_MEDIA_WAIT = 0.5
 
 
 async def answer(channel: Channel, data: str) -> None:
@@ -133,7 +136,11 @@ async def answer(channel: Channel, data: str) -> None:
     channel.set_state(STATE_UP)
     if channel.pair is not None and channel is channel.pair.two:
         channel.pair.answered()
-    await wait_for(channel, ANSWER_MEDIA_WAIT)
+    channel.in_answer_wait = True
+    try:
+        await wait_for(channel, ANSWER_MEDIA_WAIT)
+    finally:
+        channel.in_answer_wait = False
 
 
 async def ringing(channel: Channel, data: str) -> None:
@@ -219,3 +226,13 @@ APPLICATIONS: dict[str, Application] = {
     "userevent": user_event,
     "playback": no_op,
 }
+
+
+def _register_late() -> None:
+    # Queue() needs the runner's helpers; it registers itself once both modules exist.
+    from telephony.pbxsim.queue_app import queue
+
+    APPLICATIONS["queue"] = queue
+
+
+_register_late()

@@ -90,6 +90,11 @@ class LocalPair:
             ("LocalOptimization", "Yes" if self.target.optimize else "No"),
         ]
 
+    def in_use(self) -> None:
+        """A half left Down/Ring (ringing, up or busy): the Local device is in use."""
+        if self.device_state != "INUSE":
+            self.set_device_state("INUSE")
+
     def set_device_state(self, state: str, times: int = 2) -> None:
         # Asterisk publishes a Local device's change twice (the ;1 and ;2 halves' views).
         self.device_state = state
@@ -103,7 +108,7 @@ class LocalPair:
             return
         self.rang = True
         self.one.set_state(STATE_RINGING)
-        self.set_device_state("INUSE", times=1)
+        self.in_use()
         self.pbx.emit("DialState", "call", [*self.one.headers("Dest"), ("DialStatus", "RINGING")])
 
     def answered(self) -> None:
@@ -112,13 +117,14 @@ class LocalPair:
         self.one.set_state(STATE_UP)
         self.pbx.emit("DialEnd", "call", [*self.one.headers("Dest"), ("DialStatus", "ANSWER")])
         self.outcome.set_result("ANSWER")
-        self.set_device_state("INUSE")
+        self.in_use()
 
     def busy(self) -> None:
         if self.outcome.done():
             return
         self.pbx.emit("DialEnd", "call", [*self.one.headers("Dest"), ("DialStatus", "BUSY")])
         self.outcome.set_result("BUSY")
+        self.in_use()
 
 
 async def run_until_hangup(channel: Channel, body: Callable[[], Awaitable[None]]) -> None:
@@ -147,9 +153,37 @@ def finish(channel: Channel) -> None:
         if channel.cause != CAUSE_UNKNOWN:
             peer.cause = channel.cause
         peer.request_hangup()
+        # The other half goes at once (its runner, when it wakes, finds it gone): emitting
+        # here keeps the order independent of how the event loop schedules the two.
+        finish(peer)
     pair = channel.pair
-    if pair is not None and pair.one.gone and pair.two.gone and pair.device_state != "INVALID":
+    if (
+        pair is not None
+        and pair.one.gone
+        and pair.two.gone
+        and pair.device_state not in ("INVALID", "NOT_INUSE")
+    ):
         pair.set_device_state("NOT_INUSE")
+
+
+def deliver_dtmf(channel: Channel, digit: str, duration_ms: int) -> None:
+    """A digit arriving on `channel` (Direction: Received)."""
+    begin: list[tuple[str, str]] = [("Digit", digit), ("Direction", "Received")]
+    channel.emit("DTMFBegin", "dtmf", begin)
+    if channel.in_answer_wait:
+        # Answer()'s wait for media reads the frame, ends, and puts the frame back at the
+        # head of the queue: the next application reads the Begin again, and the End is not
+        # published (trace 15).
+        channel.in_answer_wait = False
+        channel.wakeup.set()
+        channel.pending_dtmf_begin = digit
+        return
+    channel.emit(
+        "DTMFEnd",
+        "dtmf",
+        [("Digit", digit), ("DurationMs", str(duration_ms)), ("Direction", "Received")],
+    )
+    channel.dtmf_received(digit)
 
 
 def soft_hangup(channel: Channel) -> None:

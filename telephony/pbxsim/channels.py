@@ -62,6 +62,14 @@ class Channel:
     # Set when something (hangup, redirect, answer) must wake the running application.
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     redirect_to: tuple[str, str, int] | None = None
+    in_answer_wait: bool = False
+    pending_dtmf_begin: str | None = None
+    # Digits received and not yet read by an application (WaitExten-like readers).
+    digits: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+
+    def dtmf_received(self, digit: str) -> None:
+        self.digits.put_nowait(digit)
+        self.wakeup.set()
 
     # -- headers -------------------------------------------------------------------------
     def headers(self, prefix: str = "") -> Headers:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -96,7 +98,8 @@ class Connection:
     """One recorded TCP conversation and what the emulator answered to its replay."""
 
     client: list[Record] = field(default_factory=list)
-    server_records: list[Record] = field(default_factory=list)
+    # The recorded server messages, each with the time it was sent.
+    server_messages: list[tuple[float, Message]] = field(default_factory=list)
     expected: bytes = b""
     server_closes: bool = False
     end_t: float = 0.0
@@ -117,7 +120,7 @@ def connections_of(records: list[Record]) -> list[Connection]:
             conn.client.append(record)
         elif record.direction == "S->C":
             conn.expected += record.data
-            conn.server_records.append(record)
+            conn.server_messages += [(record.t, m) for m in split_server_bytes(record.data)]
         elif record.direction.startswith("EOF-from-server"):
             conn.server_closes = True
     return conns
@@ -140,9 +143,9 @@ async def replay_ami(
 
     for conn in conns:
         reader, writer = await asyncio.open_connection(host, port)
-        received = bytearray()
+        received = Received()
 
-        async def pump(reader: asyncio.StreamReader = reader, into: bytearray = received) -> None:
+        async def pump(reader: asyncio.StreamReader = reader, into: Received = received) -> None:
             while chunk := await reader.read(65536):
                 into.extend(chunk)
 
@@ -164,35 +167,122 @@ async def replay_ami(
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
-        conn.actual = bytes(received)
+        conn.actual = bytes(received.data)
     return conns
 
 
-async def _translated(record: Record, conn: Connection, received: bytearray) -> bytes:
+async def _translated(record: Record, conn: Connection, received: Received) -> bytes:
     """The client's bytes with the trace's identities (channel names, Uniqueids) replaced by
-    the emulator's: the recorded client learnt them from events, so the replay waits until
-    the emulator has sent the events that reveal them (at most `IDENTITY_WAIT` seconds)."""
-    expected_so_far = b"".join(r.data for r in conn.server_records if r.t <= record.t)
+    the emulator's. The recorded client learnt them from a message; the replay finds the
+    first such message in the trace, and the same message (same event, header and shape, same
+    occurrence) in what the emulator sent, waiting for it at most `IDENTITY_WAIT` seconds."""
+    expected_so_far = [m for t, m in conn.server_messages if t <= record.t]
+    await _wait_for_cue(expected_so_far, received)
     text = record.data.decode("utf-8", errors="replace")
-    _, wanted = _tokens(text)
-    known = set(_tokens(expected_so_far.decode("utf-8", errors="replace"))[1])
-    wanted = [token for token in wanted if token in known]
     deadline = time.monotonic() + IDENTITY_WAIT
-    while True:
-        relations = Relations()
-        compare_conversation(expected_so_far, bytes(received), relations)
-        missing = [t for t in wanted if t[1] not in relations.forward.get(t[0], {})]
-        if not missing or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.005)
-    for kind, value in wanted:
-        replacement = relations.forward.get(kind, {}).get(value)
-        if replacement is not None:
-            text = text.replace(value, replacement)
+    for identity in dict.fromkeys(_tokens(text)[1]):
+        where = _revealed_by(expected_so_far, identity)
+        if where is None:
+            continue  # an identity the trace never showed (e.g. a made-up channel): keep it
+        while (found := _find_revealed(received.messages, where)) is None:
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.005)
+        if found is not None:
+            text = text.replace(identity[1], found)
     return text.encode()
 
 
-IDENTITY_WAIT = 2.0
+Reveal = tuple[str, str, str, int, int]  # event kind, header, shape, occurrence, token index
+
+
+def _revealed_by(messages: list[Message], identity: tuple[str, str]) -> Reveal | None:
+    seen: dict[tuple[str, str, str], int] = {}
+    for message in messages:
+        shapes = set()
+        for key, value in message.headers:
+            shape, ids = _tokens(value)
+            signature = (message.kind, key, shape)
+            if identity in ids:
+                return (*signature, seen.get(signature, 0), ids.index(identity))
+            shapes.add(signature)
+        for signature in shapes:
+            seen[signature] = seen.get(signature, 0) + 1
+    return None
+
+
+def _find_revealed(messages: list[Message], where: Reveal) -> str | None:
+    kind, key, shape, occurrence, index = where
+    count = 0
+    for message in messages:
+        if message.kind != kind:
+            continue
+        for header, value in message.headers:
+            if header != key:
+                continue
+            value_shape, ids = _tokens(value)
+            if value_shape == shape:
+                if count == occurrence:
+                    return ids[index][1]
+                count += 1
+                break
+    return None
+
+
+IDENTITY_WAIT = 1.0
+
+
+def _cue(message: Message) -> tuple[str, str | None]:
+    return message.kind, message.get("ActionID")
+
+
+class Received:
+    """The emulator's bytes on one connection, parsed incrementally (the replay polls it and
+    must not starve the emulator, which shares its event loop)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.messages: list[Message] = []
+        self._parsed_to = 0
+        self.cue_counts: dict[tuple[str, str | None], int] = {}
+
+    def extend(self, chunk: bytes) -> None:
+        self.data.extend(chunk)
+        while True:
+            if self._parsed_to == 0 and self.data.startswith(b"Asterisk Call Manager/"):
+                end = self.data.find(b"\r\n")
+                if end < 0:
+                    return
+                end += 2
+            else:
+                found = self.data.find(b"\r\n\r\n", self._parsed_to)
+                if found < 0:
+                    return
+                end = found + 4
+            message = split_server_bytes(bytes(self.data[self._parsed_to : end]))[0]
+            self.messages.append(message)
+            cue = _cue(message)
+            self.cue_counts[cue] = self.cue_counts.get(cue, 0) + 1
+            self._parsed_to = end
+
+
+async def _wait_for_cue(expected_so_far: list[Message], received: Received) -> None:
+    """The recorded client acted after what it had received: wait until the emulator has sent
+    as many messages like the last one the client saw (same event or response, same ActionID)
+    as the trace shows by then, at most IDENTITY_WAIT seconds."""
+    # DeviceStateChange counts legitimately differ (see compare_device_states): never a cue.
+    cues = [m for m in expected_so_far if m.kind != "DeviceStateChange"]
+    if not cues:
+        return
+    cue = _cue(cues[-1])
+    needed = sum(1 for m in expected_so_far if _cue(m) == cue)
+    deadline = time.monotonic() + IDENTITY_WAIT
+    while time.monotonic() < deadline:
+        if received.cue_counts.get(cue, 0) >= needed:
+            return
+        await asyncio.sleep(0.002)
+    if os.environ.get("FIDELITY_DEBUG"):
+        print(f"fidelity: cue {cue} x{needed} not seen", file=sys.stderr)
 
 
 @dataclass
@@ -274,8 +364,8 @@ def message_difference(
 
 # Which adjacent asynchronous events Asterisk may emit in either order. Events are published
 # by the thread that owns the channel; two channels' threads race, so events about different
-# channels may interleave either way. DeviceStateChange comes from the device-state thread and
-# races with everything.
+# channels may interleave either way. (DeviceStateChange is compared on its own, see
+# compare_device_states.)
 _CHANNEL_KEYS = ("Channel", "DestChannel", "LocalOneChannel", "Queue")
 
 
@@ -287,11 +377,22 @@ def _subject(message: Message) -> str | None:
     return None
 
 
+# OriginateResponse is published by the originating thread while the dialled channel's own
+# thread publishes its Dial*/Newstate events: traces 08 and 15 show both orders.
+_ORIGINATE_RACES = {"DialEnd", "Newstate", "VarSet"}
+
+
 def may_swap(first: Message, second: Message) -> bool:
-    if "DeviceStateChange" in (first.kind, second.kind):
+    kinds = {first.kind, second.kind}
+    if "OriginateResponse" in kinds and kinds & _ORIGINATE_RACES:
         return True
     a, b = _subject(first), _subject(second)
     return a is not None and b is not None and a != b
+
+
+MAX_PROBLEMS = 4
+# How far ahead an event may be found, when every event it jumps over is on another channel.
+SWAP_WINDOW = 40
 
 
 def _match_sequence(
@@ -300,23 +401,36 @@ def _match_sequence(
     relations: Relations,
     label: str,
     carried_over: frozenset[str],
+    strict: bool = False,
 ) -> list[str]:
+    """Match in order; an expected message with no counterpart is reported and skipped, so
+    the identities of later messages still bind (the replay needs them to translate)."""
     problems: list[str] = []
     remaining = list(actual)
     for index, exp in enumerate(expected):
         matched = False
         # Look ahead a little: a later actual message may stand for this one if every
         # message it jumps over may be swapped with it.
-        for pos, act in enumerate(remaining[:6]):
+        for pos, act in enumerate(remaining[: 1 if strict else SWAP_WINDOW]):
             if pos and not all(may_swap(skipped, act) for skipped in remaining[:pos]):
-                break
+                continue
             trial = relations.copy()
             if message_difference(exp, act, trial, carried_over) is None:
                 relations.forward, relations.backward = trial.forward, trial.backward
                 del remaining[pos]
                 matched = True
                 break
-        if not matched:
+        if not matched and strict and remaining:
+            # Replies pair one-to-one: a wrong reply is consumed with the expected one.
+            got_reply = remaining.pop(0)
+            if len(problems) < MAX_PROBLEMS:
+                problems.append(
+                    f"{label} #{index} expected {exp.kind}:\n{_show(exp)}"
+                    f"\n  got {got_reply.kind}:\n{_show(got_reply)}\n  difference: "
+                    f"{message_difference(exp, got_reply, relations.copy(), carried_over)}"
+                )
+            continue
+        if not matched and len(problems) < MAX_PROBLEMS:
             got = remaining[0] if remaining else None
             detail = (
                 "nothing"
@@ -328,9 +442,43 @@ def _match_sequence(
                 + ("" if got is None else f"\n  got {got.kind}:\n{_show(got)}")
                 + f"\n  difference: {detail}"
             )
-            return problems
-    for extra in remaining:
-        problems.append(f"{label}: unexpected extra {extra.kind}:\n{_show(extra)}")
+    if not problems:
+        for extra in remaining[:MAX_PROBLEMS]:
+            problems.append(f"{label}: unexpected extra {extra.kind}:\n{_show(extra)}")
+    return problems
+
+
+def _device_states(messages: list[Message]) -> dict[str, list[str]]:
+    """Each device's states in order, repeats collapsed."""
+    states: dict[str, list[str]] = {}
+    for message in messages:
+        if message.kind != "DeviceStateChange":
+            continue
+        seen = states.setdefault(message.get("Device") or "", [])
+        state = message.get("State") or ""
+        if not seen or seen[-1] != state:
+            seen.append(state)
+    return states
+
+
+def _is_subsequence(short: list[str], long: list[str]) -> bool:
+    position = iter(long)
+    return all(any(item == candidate for candidate in position) for item in short)
+
+
+def compare_device_states(expected: list[Message], actual: list[Message]) -> list[str]:
+    """DeviceStateChange comes from Asterisk's device-state thread, which coalesces and
+    re-publishes changes as thread timing falls (trace 15 shows the same busy scenario with one
+    INUSE and with none). So per device: every state the trace passes through must appear in
+    the emulator's sequence in the same order, and the last state must be the same."""
+    problems = []
+    want, got = _device_states(expected), _device_states(actual)
+    for device in sorted(set(want) | set(got)):
+        trace_states, emu_states = want.get(device, []), got.get(device, [])
+        if not _is_subsequence(trace_states, emu_states) or trace_states[-1:] != emu_states[-1:]:
+            problems.append(
+                f"device {device}: states {trace_states} in the trace, {emu_states} emulated"
+            )
     return problems
 
 
@@ -353,10 +501,12 @@ def compare_conversation(
         relations,
         "reply",
         carried_over,
+        strict=True,
     )
+    problems += compare_device_states(expected, actual)
     problems += _match_sequence(
-        [m for m in expected if m.is_async_event],
-        [m for m in actual if m.is_async_event],
+        [m for m in expected if m.is_async_event and m.kind != "DeviceStateChange"],
+        [m for m in actual if m.is_async_event and m.kind != "DeviceStateChange"],
         relations,
         "event",
         carried_over,
