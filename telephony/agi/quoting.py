@@ -20,6 +20,7 @@ MAX_LINE_BYTES = 2047  # AGI_BUF_LEN (2048) less the terminating NUL, LF include
 _UNSENDABLE = str.maketrans({"\n": " ", "\r": " ", "\0": " "})
 _NEEDS_QUOTES = frozenset(' \t"\\\n\r\0')
 _COMMAND_NAME = re.compile(r"[A-Za-z]+(?: [A-Za-z]+)*")
+_CHECKED_NAMES: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +52,10 @@ def render(arg: Arg) -> str:
 def command_line(command: str, *args: Arg) -> bytes:
     """One AGI command line, UTF-8 and LF-terminated: `command` is the fixed words (such as
     "GET VARIABLE"), each of `args` becomes exactly one argument whatever it contains."""
-    if not _COMMAND_NAME.fullmatch(command):
-        raise ValueError(f"AGI command name {command!r} must be letters in space-separated words")
+    if command not in _CHECKED_NAMES:
+        if not _COMMAND_NAME.fullmatch(command):
+            raise ValueError(f"AGI command name {command!r}: letters in space-separated words")
+        _CHECKED_NAMES.add(command)  # a handful of distinct names: check each once
     line = " ".join([command, *map(render, args)]).encode() + b"\n"
     if len(line) > MAX_LINE_BYTES:
         raise CommandTooLong(

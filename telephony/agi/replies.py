@@ -10,15 +10,14 @@ or intercept routine`, `520-Invalid command syntax.  Proper usage follows:` + us
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from telephony.agi.errors import AgiProtocolError
 
 _ENDPOS = re.compile(r" endpos=(-?\d+)$")
 
 
-@dataclass(frozen=True, slots=True)
-class AgiReply:
+class AgiReply(NamedTuple):  # a NamedTuple: immutable and the cheapest to build, 3 per call
     code: int
     result: str = ""  # the text after `result=`; empty in `200 result= (timeout)`
     data: str | None = None  # the text in parentheses, e.g. a variable's value or "timeout"
@@ -37,6 +36,8 @@ class AgiReply:
 
 def parse_status_line(line: str) -> AgiReply:
     """One status line (without its LF) into an AgiReply; an AgiProtocolError if it is none."""
+    if line.startswith("200 result="):  # nearly every reply: skip the general parse
+        return _result_reply(200, line[11:])
     if line[3:4] == "-":  # "520-Invalid command syntax..." opens a multi-line reply
         code_text, rest = line[:3], line[4:]
     else:

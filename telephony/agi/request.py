@@ -6,16 +6,18 @@ FastAGI: `AGI(agi://host:4573/<route>?k=v,arg1,arg2)` arrives with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from telephony.agi.errors import AgiHeaderError
 
+_HEADER_LINE = re.compile(r"^(agi_\w+): ?(.*)$", re.MULTILINE)
 _INT_HEADERS = ("agi_callingpres", "agi_callingani2", "agi_callington", "agi_callingtns")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen doubles the cost of building one per call
 class AgiRequest:
     route: str  # path of agi_network_script ("" for a bare agi://host/)
     query: dict[str, str]  # its ?k=v parameters
@@ -46,16 +48,23 @@ class AgiRequest:
 
 def parse_header_block(block: bytes) -> AgiRequest:
     """The bytes up to (and including or not) the blank line into an AgiRequest."""
-    headers: dict[str, str] = {}
     text = block.decode("utf-8", errors="replace")  # a caller name is not always valid UTF-8
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line:
-            continue
+    pairs = _HEADER_LINE.findall(text)
+    lines = text.split("\n")
+    if len(pairs) != len(lines) - lines.count(""):  # some line is not `agi_x: value`
+        return request_from_headers(_careful_headers([line for line in lines if line]))
+    return request_from_headers(dict(pairs))
+
+
+def _careful_headers(lines: list[str]) -> dict[str, str]:
+    """Line by line, to accept `agi_name:` with no value and name the first bad line."""
+    headers: dict[str, str] = {}
+    for number, line in enumerate(lines, start=1):
         key, colon, value = line.partition(":")
         if not colon or not key.startswith("agi_"):
             raise AgiHeaderError(f"AGI header line {number} is not `agi_x: value`: {line[:60]!r}")
         headers[key] = value[1:] if value.startswith(" ") else value
-    return request_from_headers(headers)
+    return headers
 
 
 def request_from_headers(headers: Mapping[str, str]) -> AgiRequest:
@@ -64,27 +73,28 @@ def request_from_headers(headers: Mapping[str, str]) -> AgiRequest:
         raise AgiHeaderError("AGI headers have neither agi_network_script nor agi_request")
     route, query = split_script(headers)
     ints = {name[4:]: _int_header(headers, name) for name in _INT_HEADERS}
+    get = headers.get
     return AgiRequest(
         route=route,
         query=query,
         args=_args(headers),
-        channel=headers.get("agi_channel", ""),
-        uniqueid=headers.get("agi_uniqueid", ""),
-        callerid=headers.get("agi_callerid", ""),
-        calleridname=headers.get("agi_calleridname", ""),
-        context=headers.get("agi_context", ""),
-        extension=headers.get("agi_extension", ""),
-        priority=headers.get("agi_priority", ""),
-        language=headers.get("agi_language", ""),
-        type=headers.get("agi_type", ""),
-        version=headers.get("agi_version", ""),
-        dnid=headers.get("agi_dnid", ""),
-        rdnis=headers.get("agi_rdnis", ""),
-        accountcode=headers.get("agi_accountcode", ""),
-        threadid=headers.get("agi_threadid", ""),
-        enhanced=headers.get("agi_enhanced", ""),
-        network_script=headers.get("agi_network_script", ""),
-        request=headers.get("agi_request", ""),
+        channel=get("agi_channel", ""),
+        uniqueid=get("agi_uniqueid", ""),
+        callerid=get("agi_callerid", ""),
+        calleridname=get("agi_calleridname", ""),
+        context=get("agi_context", ""),
+        extension=get("agi_extension", ""),
+        priority=get("agi_priority", ""),
+        language=get("agi_language", ""),
+        type=get("agi_type", ""),
+        version=get("agi_version", ""),
+        dnid=get("agi_dnid", ""),
+        rdnis=get("agi_rdnis", ""),
+        accountcode=get("agi_accountcode", ""),
+        threadid=get("agi_threadid", ""),
+        enhanced=get("agi_enhanced", ""),
+        network_script=get("agi_network_script", ""),
+        request=get("agi_request", ""),
         headers=dict(headers),
         **ints,
     )
@@ -98,18 +108,17 @@ def split_script(headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
         path, query = parts.path, parts.query
     else:
         path, _, query = script.partition("?")
+    if not query:
+        return path.strip("/"), {}
     return path.strip("/"), dict(parse_qsl(query, keep_blank_values=True))
 
 
 def _args(headers: Mapping[str, str]) -> list[str]:
-    numbered: list[tuple[int, str]] = []
-    for key, value in headers.items():
-        if key.startswith("agi_arg_"):
-            suffix = key[len("agi_arg_") :]
-            if not suffix.isdigit():
-                raise AgiHeaderError(f"AGI header {key!r}: argument number is not a number")
-            numbered.append((int(suffix), value))
-    return [value for _, value in sorted(numbered)]
+    # Asterisk numbers them from 1 without gaps.
+    args: list[str] = []
+    while (value := headers.get(f"agi_arg_{len(args) + 1}")) is not None:
+        args.append(value)
+    return args
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int:

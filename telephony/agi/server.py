@@ -37,15 +37,19 @@ class FastAgiStatus:
 class StreamLink:
     """AgiLink over an asyncio stream pair."""
 
-    __slots__ = ("_reader", "_writer")
+    __slots__ = ("_reader", "_transport", "_writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
+        self._transport = writer.transport
 
     async def send(self, line: bytes) -> None:
         self._writer.write(line)
-        await self._writer.drain()
+        # A command is a few bytes and Asterisk answers it before we send the next one, so
+        # the kernel takes it whole; drain (a coroutine per command) only when it did not.
+        if self._transport.get_write_buffer_size():
+            await self._writer.drain()
 
     async def read_line(self) -> bytes:
         try:

@@ -62,7 +62,7 @@ def test_utf8_and_invalid_bytes_in_caller_name() -> None:
         (b"GET / HTTP/1.1\nHost: x\n\n", "line 1 is not `agi_x: value`"),
         (b"agi_channel: SIP/1\n\n", "neither agi_network_script nor agi_request"),
         (b"agi_network_script: r\nagi_callingpres: high\n\n", "agi_callingpres: 'high'"),
-        (b"agi_network_script: r\nagi_arg_x: 1\n\n", "'agi_arg_x': argument number"),
+        (b"agi_network_script: r\nagi_channel SIP/1\n\n", "line 2 is not `agi_x: value`"),
     ],
 )
 def test_bad_blocks_name_the_problem(block: bytes, message: str) -> None:
