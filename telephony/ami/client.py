@@ -222,6 +222,7 @@ class AMIClient:
         self._resync_hooks: list[ResyncHook] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._logged_in = False
 
     # --- listeners ----------------------------------------------------------------------
 
@@ -259,7 +260,7 @@ class AMIClient:
 
     @property
     def connected(self) -> bool:
-        return self._transport is not None and not self._lost.is_set()
+        return self._logged_in and not self._lost.is_set()
 
     async def connect(self) -> None:
         """Connect and log in once (errors raise), then keep the session up in the background."""
@@ -306,7 +307,9 @@ class AMIClient:
             await self._login()
         except BaseException:
             transport.close()
+            self._transport = None
             raise
+        self._logged_in = True
         self.banner = protocol.parser.banner
         self.stats.connects += 1
         for hook in self._resync_hooks:
@@ -365,6 +368,7 @@ class AMIClient:
         if protocol is not self._protocol:
             return
         self._lost.set()
+        self._logged_in = False
         pending, self._pending = self._pending, {}
         for item in pending.values():
             if not item.future.done():
