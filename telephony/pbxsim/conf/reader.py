@@ -134,8 +134,8 @@ class _Reader:
         return "".join(out)
 
     def read_directive(self, line: str, where: Where) -> None:
-        word, _, rest = line.partition(" ")
-        target = rest.strip().strip('"').strip("<>").strip()
+        word, *rest = line.split(None, 1)
+        target = rest[0].strip().strip('"').strip() if rest else ""
         if word not in ("#include", "#tryinclude"):
             raise ConfigError(where, f"directive {word} is not supported (only #include)")
         if not target:
