@@ -8,8 +8,8 @@ measures, in the same run and on the same server:
             idempotency key + links, atomically); creates made concurrently share one EVALSHA;
   baseline  a plain MULTI pipeline: HSET of 15 fields + XADD + ZADD (what the issue measured),
 each one at a time and with N in flight. Every figure line names its fsync mode; the load
-average is printed because this machine's 2 cores are shared, and "redis CPU" (from INFO
-commandstats) shows how much of a ticket's time the server itself spent.
+average is printed because this machine's 2 cores are shared, and the CPU each side spent per
+ticket (client: this process; redis: INFO cpu) shows the cost without the waiting.
 """
 
 from __future__ import annotations
@@ -101,16 +101,34 @@ def through_store(store: TicketStore, tag: str) -> Operation:
     return create
 
 
-async def server_us_per_ticket(client: aioredis.Redis, count: int) -> float:
-    """Redis's own time in the commands that made the tickets (INFO commandstats)."""
-    stats: dict[str, Any] = await client.info("commandstats")
-    names = ("cmdstat_evalsha", "cmdstat_multi", "cmdstat_exec")
-    return sum(stats[name]["usec"] for name in names if name in stats) / count
+async def redis_cpu_seconds(client: aioredis.Redis) -> float:
+    """CPU time redis-server has used (user + system): unlike wall time it does not grow when
+    other processes take the cores away."""
+    cpu: dict[str, Any] = await client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def measure(
+    client: aioredis.Redis, label: str, operation: Operation, count: int, workers: int
+) -> None:
+    redis_before, client_before = await redis_cpu_seconds(client), time.process_time()
+    if workers == 1:
+        rate, latencies = await one_at_a_time(operation, count)
+        p50 = statistics.median(latencies) * 1000
+        p99 = percentile(latencies, 0.99) * 1000
+        shape = f"one at a time: {rate:7.0f} tickets/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+    else:
+        rate = await in_flight(operation, count, workers)
+        shape = f"{workers} in flight:  {rate:7.0f} tickets/s" + " " * 26
+    client_us = (time.process_time() - client_before) / count * 1e6
+    redis_us = (await redis_cpu_seconds(client) - redis_before) / count * 1e6
+    print(f"{label} {shape}  CPU/ticket: client {client_us:4.0f} us, redis {redis_us:4.0f} us")
+    await client.flushdb()
 
 
 async def run_mode(fsync: str, count: int, workers: int) -> None:
@@ -126,24 +144,9 @@ async def run_mode(fsync: str, count: int, workers: int) -> None:
                 ("store   ", lambda tag: through_store(store, tag)),
                 ("baseline", lambda tag: baseline(client)),
             ):
-                await client.config_resetstat()
-                rate, latencies = await one_at_a_time(operation_for("seq"), count)
-                p50 = statistics.median(latencies) * 1000
-                p99 = percentile(latencies, 0.99) * 1000
-                server_us = await server_us_per_ticket(client, count)
-                print(
-                    f"appendfsync={fsync:8} {name} one at a time: {rate:7.0f} tickets/s"
-                    f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms  redis CPU {server_us:.0f} us/ticket"
-                )
-                await client.flushdb()
-                await client.config_resetstat()
-                rate = await in_flight(operation_for("par"), count, workers)
-                server_us = await server_us_per_ticket(client, count)
-                print(
-                    f"appendfsync={fsync:8} {name} {workers} in flight:  {rate:7.0f} tickets/s"
-                    f"  redis CPU {server_us:.0f} us/ticket"
-                )
-                await client.flushdb()
+                label = f"appendfsync={fsync:8} {name}"
+                await measure(client, label, operation_for("seq"), count, 1)
+                await measure(client, label, operation_for("par"), count, workers)
         finally:
             await client.aclose()
             server.stop()
