@@ -89,7 +89,7 @@ def test_arrow_and_equals_comments_and_escaped_semicolon(tmp_path: Path) -> None
 
 def test_include_continues_the_current_section(tmp_path: Path) -> None:
     write(tmp_path, "more.conf", "b = 2\n[other]\nc = 3\n")
-    top = write(tmp_path, "top.conf", '[s]\na = 1\n#include "more.conf"\nd = 4\n')
+    top = write(tmp_path, "top.conf", '[s]\na = 1\n#include\t"more.conf"\nd = 4\n')
     conf = read_conf(top)
     s, other = conf.sections
     assert [(i.key, str(i.where)) for i in s.items] == [
