@@ -233,6 +233,13 @@ def append(folder: Path, name: str, text: str) -> tuple[Path, int]:
             "'encryption' is not supported",
         ),
         ("iax.conf", "[p]\nhost = h\n", "needs type = peer, user or friend"),
+        ("iax.conf", "[to110]\ntype = peer\nhost = h\n", r"IAX2 \[to110\] is defined twice"),
+        ("confbridge.conf", "[default_user]\ntype = user\n", r"\[default_user\] is defined twice"),
+        (
+            "features.conf",
+            "linkage_transfer => *9,self,NoOp()\n",
+            "feature 'linkage_transfer' is already mapped at",
+        ),
     ],
 )
 def test_unsupported_constructs_are_refused_with_file_line(

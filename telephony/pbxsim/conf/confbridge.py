@@ -143,11 +143,15 @@ def confbridge_from_sections(sections: list[ConfSection]) -> ConfBridgeConfig:
         users={"default_user": UserProfile("default_user", None)},
         menus={},
     )
+    seen: set[str] = set()
     for section in sections:
         if section.name == "general":
             if section.items:
                 raise ConfigError(section.items[0].where, "[general] options are not supported")
             continue
+        if section.name in seen:
+            raise ConfigError(section.where, f"[{section.name}] is defined twice")
+        seen.add(section.name)
         kind = section.get("type")
         if kind is None:
             raise ConfigError(section.where, f"[{section.name}] has no type = bridge|user|menu")

@@ -112,6 +112,11 @@ def features_from_sections(sections: list[ConfSection]) -> Features:
                     raise ConfigError(item.where, f"feature {item.key!r} is not supported")
                 features.featuremap[item.key] = _dtmf(item.value, item.key, item.where)
             elif section.name == "applicationmap":
+                if item.key in features.applicationmap:
+                    first = features.applicationmap[item.key].where
+                    raise ConfigError(
+                        item.where, f"feature {item.key!r} is already mapped at {first}"
+                    )
                 features.applicationmap[item.key] = _parse_application_feature(item)
             else:
                 raise ConfigError(section.where, f"section [{section.name}] is not supported")

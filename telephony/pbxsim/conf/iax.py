@@ -114,6 +114,8 @@ def iax_from_sections(sections: list[ConfSection]) -> IaxConfig:
             _read_general(section, config)
             continue
         endpoint = _read_endpoint(section)
+        if section.name in config.peers or section.name in config.users:
+            raise ConfigError(section.where, f"IAX2 [{section.name}] is defined twice")
         if endpoint.dials_out:
             config.peers[section.name] = endpoint
         if endpoint.accepts_in:
