@@ -12,6 +12,7 @@ from telephony.pbxsim.conf import (
     GotoTarget,
     check_condition,
     evaluate_expression,
+    inherited_level,
     parse_agi_args,
     parse_confbridge_args,
     parse_dial_args,
@@ -321,6 +322,12 @@ def test_set_inheritance_and_function_writes() -> None:
         parse_set("NOVALUE")
     with pytest.raises(ArgumentError, match="the variable name is empty"):
         parse_set("__=x")
+
+
+def test_inheritance_levels() -> None:
+    assert inherited_level(parse_set("__LINKAGE_TICKET=LK-9").inheritance) == 2
+    assert inherited_level(parse_set("_ONCE=x").inheritance) == 0
+    assert inherited_level(parse_set("LOCAL=x").inheritance) is None
 
 
 def test_queue_arguments() -> None:

@@ -121,6 +121,7 @@ def test_includes_are_searched_after_own_extensions(tmp_path: Path) -> None:
 
 def test_an_extension_without_the_wanted_priority_is_passed_over(tmp_path: Path) -> None:
     dp = dialplan(tmp_path, "[c]\nexten => 100,2,NoOp(only 2)\nexten => _X.,1,NoOp(any)\n")
+    assert dp.exists("c", "100", 2) and dp.exists("c", "100") and not dp.exists("c", "x")
     first = dp.find("c", "100", priority=1)
     assert first is not None and first.name == "_X."
     second = dp.find("c", "100", priority=2)

@@ -15,6 +15,7 @@ Dialplan (extensions.conf)::
     ext.priority(1) / ext.label("fallback")                    # Priority | None
     p.app, p.args, p.where                                     # "Queue", "q12345,tT", file:line
     config.dialplan.next_priority(p, dialled_exten)            # n+1, None = end of the call
+    config.dialplan.exists("inbound", "110", 1)                # ast_exists_extension()
     config.dialplan.locate(parse_goto_target(text, ctx, exten), current_priority)
     config.dialplan.globals                                    # [globals]
 
@@ -28,6 +29,7 @@ Running one priority (the runtime's loop)::
     parse_goto_target(text, context, exten)   # GotoTarget(context, exten, priority, label)
     parse_gosub(text, context, exten)         # (GotoTarget, [ARG1, ...])
     parse_set(text)                           # SetAssignment(name, value, inheritance, function)
+    inherited_level(assignment.inheritance)   # what a child channel gets: 2 -> 2, 1 -> 0, 0 -> None
     parse_queue_args / parse_agi_args / parse_dial_args / parse_confbridge_args /
     parse_user_event_args                     # typed views; ArgumentError on bad input
     evaluate_expression("1 + 2")              # "3"; ExpressionError on bad input
@@ -44,6 +46,7 @@ from .arguments import (
     GotoTarget,
     QueueCall,
     SetAssignment,
+    inherited_level,
     parse_agi_args,
     parse_confbridge_args,
     parse_dial_args,
@@ -112,6 +115,7 @@ __all__ = [
     "compare_extensions",
     "evaluate_expression",
     "extension_matches",
+    "inherited_level",
     "is_pattern",
     "load_dialplan",
     "load_pbx_config",

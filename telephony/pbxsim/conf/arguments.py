@@ -170,6 +170,15 @@ def parse_set(text: str) -> SetAssignment:
     return SetAssignment(bare, value, inheritance)
 
 
+def inherited_level(inheritance: int) -> int | None:
+    """What a channel created by this one inherits (ast_channel_inherit_variables()).
+
+    `__X` (2) passes on as `__X` to every generation; `_X` (1) arrives as plain `X` (0) and
+    goes no further; a plain variable (0) is not inherited (None).
+    """
+    return {2: 2, 1: 0}.get(inheritance)
+
+
 def _optional_seconds(text: str, what: str) -> float | None:
     if not text.strip():
         return None

@@ -97,6 +97,10 @@ class Dialplan:
         )
         return None if found is None else self._extension_of(found)
 
+    def exists(self, context: str, exten: str, priority: int = 1) -> bool:
+        """Asterisk's ast_exists_extension(): would a call to exten run that priority?"""
+        return self.find(context, exten, priority) is not None
+
     def locate(self, target: GotoTarget, current_priority: int = 0) -> Priority | None:
         """The priority a Goto/Gosub target names (a label, a number or a relative step)."""
         if target.label is not None:
