@@ -91,6 +91,9 @@ TRANSITIONS: Mapping[TicketStatus, frozenset[TicketStatus]] = {
 # States in which the handling asked of the receiving platform is done: no longer overdue.
 HANDLED = frozenset({S.FEEDBACK_GIVEN, S.CLOSED, S.REJECTED})
 
+# Moves that send work back or report a failure must say why (the origin has to act on it).
+NEEDS_REASON = frozenset({S.RETURNED, S.REJECTED, S.TRANSFER_FAILED})
+
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -109,6 +112,12 @@ def check_transition(current: TicketStatus, target: TicketStatus) -> None:
     """Raise IllegalTransition unless `current -> target` is an edge of the state machine."""
     if target not in TRANSITIONS[current]:
         raise IllegalTransition(current, target)
+
+
+def check_reason(target: TicketStatus, note: str) -> None:
+    """Raise ValueError when `target` needs a reason and `note` gives none."""
+    if target in NEEDS_REASON and not note.strip():
+        raise ValueError(f"note (the reason) is required when moving a ticket to {target.value}")
 
 
 def sources_of(target: TicketStatus) -> frozenset[TicketStatus]:

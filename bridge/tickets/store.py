@@ -35,6 +35,7 @@ from routing.tickets import (
     IllegalTransition,
     Platform,
     TicketStatus,
+    check_reason,
     deadline_rule,
     due_at,
     sources_of,
@@ -273,6 +274,7 @@ class TicketStore:
         accepted_by; `feedback` appends a feedback entry; `hop` appends a route leg.
         """
         _check_word("by", by)
+        check_reason(target, note)
         if len(note) > 4000:
             raise ValueError("note is longer than 4000 characters")
         now = self.clock()

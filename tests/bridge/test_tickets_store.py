@@ -202,6 +202,18 @@ async def test_illegal_transition_writes_nothing(
     assert await all_keys(redis_client) == before
 
 
+async def test_a_failed_transfer_records_its_reason(store: TicketStore) -> None:
+    ticket = (await store.create(draft(), request_id="fail", by="agent101")).ticket
+    await store.transition(ticket.id, S.TRANSFERRING, by="bridge")
+    with pytest.raises(ValueError, match="reason"):
+        await store.transition(ticket.id, S.TRANSFER_FAILED, by="bridge")
+    failed = await store.transition(
+        ticket.id, S.TRANSFER_FAILED, by="bridge", note="q110-city: no such queue"
+    )
+    assert failed.status is S.TRANSFER_FAILED
+    assert (await store.history(ticket.id))[-1].note == "q110-city: no such queue"
+
+
 async def test_transition_of_unknown_ticket(store: TicketStore) -> None:
     with pytest.raises(TicketNotFound, match="LK-20260101-000009"):
         await store.transition("LK-20260101-000009", S.QUEUED, by="bridge")

@@ -17,6 +17,7 @@ from routing.tickets import (
     Kind,
     TicketStatus,
     Urgency,
+    check_reason,
     check_transition,
     deadline_rule,
     is_linked_not_acted,
@@ -132,3 +133,11 @@ def test_bad_policy_names_the_field(raw: dict[str, Any], message: str) -> None:
 def test_rule_rejects_non_positive_durations() -> None:
     with pytest.raises(ValueError, match="act_within"):
         DeadlineRule(act_within=timedelta(0), close_within=timedelta(hours=1))
+
+
+@pytest.mark.parametrize("target", [S.RETURNED, S.REJECTED, S.TRANSFER_FAILED])
+def test_sending_back_or_failing_needs_a_reason(target: S) -> None:
+    with pytest.raises(ValueError, match=f"reason.*{target.value}"):
+        check_reason(target, "  ")
+    check_reason(target, "目标队列不存在")
+    check_reason(S.ACCEPTED, "")
