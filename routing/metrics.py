@@ -284,6 +284,19 @@ class QueueMetrics:
         start = local_midnight(now, self.zone)
         return self.window(scope, start, (int(now // MINUTE) + 1) * MINUTE)
 
+    def series(
+        self, scope: Scope, start: float, end: float, step_minutes: int
+    ) -> list[WindowFigures]:
+        """Consecutive windows of step_minutes from start (floored to a minute) to end, e.g. a
+        wallboard sparkline (last hour by 5 min) or a report's hours. The last may be shorter."""
+        if step_minutes < 1:
+            raise ValueError(f"step_minutes must be >= 1, got {step_minutes}")
+        if not end > start:
+            raise ValueError(f"series end {end!r} must be after start {start!r}")
+        step = step_minutes * MINUTE
+        first, stop = int(start // MINUTE) * MINUTE, -int(-end // MINUTE) * MINUTE
+        return [self.window(scope, t, min(t + step, stop)) for t in range(first, stop, step)]
+
     def buckets(self, scope: Scope) -> dict[int, Counts]:
         """The per-minute buckets (minute = UNIX seconds // 60), e.g. to persist them."""
         return dict(self._buckets.get(scope, {}))

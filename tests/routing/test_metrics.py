@@ -313,6 +313,20 @@ def test_today_counts_exactly_the_callers_joined_since_local_midnight(
     assert metrics.today(Scope.queue("q"), now).offered == (1 if midnight <= now else 0)
 
 
+def test_series_splits_a_range_into_steps() -> None:
+    metrics = scripted()
+    metrics.add(outcome(3600 - 1, OUT.ABANDONED, 3))  # 12:59:59
+    hour = metrics.series(Q110, NOON, NOON + 3600, 5)
+    assert len(hour) == 12
+    assert (hour[0].start, hour[0].end, hour[-1].end) == (NOON, NOON + 300, NOON + 3600)
+    assert [w.offered for w in hour] == [13] + [0] * 10 + [1]
+    assert sum(w.abandoned for w in hour) == metrics.window(Q110, NOON, NOON + 3600).abandoned
+    uneven = metrics.series(Q110, NOON, NOON + 7 * 60, 5)
+    assert [(w.end - w.start) // 60 for w in uneven] == [5, 2]
+    with pytest.raises(ValueError, match="step_minutes"):
+        metrics.series(Q110, NOON, NOON + 60, 0)
+
+
 def test_figures_from_persisted_buckets() -> None:
     metrics = scripted()
     restored = Counts()
