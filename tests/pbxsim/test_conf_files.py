@@ -120,6 +120,7 @@ def test_confbridge() -> None:
     config = load_pbx_config(SHIPPED / "pbx-12345").confbridge
     assert config.bridges["hb_bridge"].max_members == 3
     assert "default_bridge" in config.bridges and "default_user" in config.users
+    assert config.menus["default_menu"].keys == {}  # built in, as in Asterisk
     assert config.users["hb_user"].flag("quiet") and not config.users["hb_user"].flag("admin")
     menu = config.menus["hb_menu"]
     (one,) = menu.keys["1"]

@@ -373,7 +373,7 @@ def test_dial_confbridge_userevent_arguments() -> None:
         "777",
         "default_bridge",
         "default_user",
-        None,
+        "default_menu",
     )
     assert parse_confbridge_args("913,hb_bridge,hb_user,hb_menu").menu == "hb_menu"
 

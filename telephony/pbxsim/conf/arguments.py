@@ -282,11 +282,16 @@ class ConfBridgeCall:
     conference: str
     bridge_profile: str
     user_profile: str
-    menu: str | None
+    menu: str
 
 
 def parse_confbridge_args(text: str) -> ConfBridgeCall:
-    """`ConfBridge(conference[,bridge_profile[,user_profile[,menu]]])`; no menu by default."""
+    """`ConfBridge(conference[,bridge_profile[,user_profile[,menu]]])`.
+
+    Left out, the profiles are `default_bridge` and `default_user` and the menu is
+    `default_menu` (app_confbridge's conf_set_menu_to_user() applies it; Asterisk builds an
+    empty one when confbridge.conf has none).
+    """
     args = split_app_args(text)
     if not args or not args[0].strip():
         raise ArgumentError("ConfBridge() needs a conference name")
@@ -295,7 +300,7 @@ def parse_confbridge_args(text: str) -> ConfBridgeCall:
         conference=args[0].strip(),
         bridge_profile=args[1].strip() or "default_bridge",
         user_profile=args[2].strip() or "default_user",
-        menu=args[3].strip() or None,
+        menu=args[3].strip() or "default_menu",
     )
 
 

@@ -173,7 +173,7 @@ def _check_confbridge(priority: Priority, config: PbxConfig, warnings: list[str]
     profiles = (
         ("bridge profile", call.bridge_profile, config.confbridge.bridges),
         ("user profile", call.user_profile, config.confbridge.users),
-        ("menu", call.menu or "", config.confbridge.menus),
+        ("menu", call.menu, config.confbridge.menus),
     )
     for what, name, known in profiles:
         if name and not _dynamic(name) and name not in known:
@@ -274,6 +274,7 @@ def check_dialplan(config: PbxConfig) -> list[str]:
                 if action.action == "dialplan_exec":
                     target = f"{action.context},{action.exten},{action.priority}"
                     where = action.where or menu.where
+                    assert where is not None  # only a configured menu has dialplan_exec
                     as_priority = Priority("", "", 0, None, "dialplan_exec", target, where)
                     _check_target(target, as_priority, config, warnings)
     return warnings

@@ -1,8 +1,9 @@
 """`confbridge.conf`: bridge profiles, user profiles and DTMF menus.
 
-A section's `type` says what it is. Asterisk always has `default_bridge` and `default_user`
-(built in when not configured); here too. Menu keys are DTMF sequences mapped to actions;
-the emulator runs `toggle_mute`, `leave_conference`, `no_op` and
+A section's `type` says what it is. Asterisk always has `default_bridge`, `default_user` and
+`default_menu` (built in, the menu without keys, when not configured); here too, and
+ConfBridge() without a menu argument applies `default_menu`. Menu keys are DTMF sequences
+mapped to actions; the emulator runs `toggle_mute`, `leave_conference`, `no_op` and
 `dialplan_exec(context,exten,priority)` (how an agent in a conference reaches the bridge by
 a key: the channel leaves the room, runs that dialplan location, and comes back).
 """
@@ -71,7 +72,7 @@ class MenuAction:
 @dataclass
 class Menu:
     name: str
-    where: Where
+    where: Where | None  # None: built in
     keys: dict[str, tuple[MenuAction, ...]] = field(default_factory=dict)
 
 
@@ -141,7 +142,7 @@ def confbridge_from_sections(sections: list[ConfSection]) -> ConfBridgeConfig:
     config = ConfBridgeConfig(
         bridges={"default_bridge": BridgeProfile("default_bridge", None)},
         users={"default_user": UserProfile("default_user", None)},
-        menus={},
+        menus={"default_menu": Menu("default_menu", None)},
     )
     seen: set[str] = set()
     for section in sections:
