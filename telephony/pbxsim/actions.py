@@ -70,10 +70,31 @@ async def queue_status(pbx: EmulatedPBX, session: AMISession, action: Action) ->
     for queue in pbx.queues.values():
         if wanted and queue.name != wanted:
             continue
-        _list_item(session, action, "QueueParams", queue.params_headers(0))
+        _list_item(session, action, "QueueParams", queue.params_headers(len(queue.entries)))
         items += 1
         for member in queue.members:
             _list_item(session, action, "QueueMember", [("Queue", queue.name), *member.headers()])
+            items += 1
+        now = pbx.clock.now()
+        for entry in queue.entries:
+            caller = entry.channel
+            _list_item(
+                session,
+                action,
+                "QueueEntry",
+                [
+                    ("Queue", queue.name),
+                    ("Position", str(entry.position)),
+                    ("Channel", caller.name),
+                    ("Uniqueid", caller.uniqueid),
+                    ("CallerIDNum", caller.cid_num or "<unknown>"),
+                    ("CallerIDName", caller.cid_name or "<unknown>"),
+                    ("ConnectedLineNum", caller.connected_num or "<unknown>"),
+                    ("ConnectedLineName", caller.connected_name or "<unknown>"),
+                    ("Wait", str(int(now - entry.joined))),
+                    ("Priority", "0"),
+                ],
+            )
             items += 1
     _list_complete(session, action, "QueueStatusComplete", items)
 
@@ -85,14 +106,16 @@ async def queue_summary(pbx: EmulatedPBX, session: AMISession, action: Action) -
     for queue in pbx.queues.values():
         if wanted and queue.name != wanted:
             continue
+        now = pbx.clock.now()
+        longest = max((int(now - e.joined) for e in queue.entries), default=0)
         summary: Headers = [
             ("Queue", queue.name),
             ("LoggedIn", str(queue.logged_in())),
             ("Available", str(queue.available())),
-            ("Callers", "0"),
+            ("Callers", str(len(queue.entries))),
             ("HoldTime", str(queue.holdtime)),
             ("TalkTime", str(queue.talktime)),
-            ("LongestHoldTime", "0"),
+            ("LongestHoldTime", str(longest)),
         ]
         _list_item(session, action, "QueueSummary", summary)
         items += 1
@@ -122,7 +145,7 @@ async def core_show_channels(pbx: EmulatedPBX, session: AMISession, action: Acti
             ("Application", channel.application),
             ("ApplicationData", channel.app_data),
             ("Duration", _duration(now - channel.created)),
-            ("BridgeId", ""),
+            ("BridgeId", channel.bridge.uniqueid if channel.bridge else ""),
         ]
         session.send(headers)
     _list_complete(session, action, "CoreShowChannelsComplete", len(channels))
@@ -232,7 +255,13 @@ async def hangup(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     channel = pbx.find_channel(name)
     if channel is None:
         raise session.error(action, "No such channel")
+    cause = action.get("Cause")
+    if cause is not None and not cause.strip().isdigit():
+        raise session.error(action, "Invalid hangup cause")
     session.respond(action, "Success", "Channel Hungup")
+    if cause is not None:
+        channel.cause = int(cause)
+    channel.soft_hangup_pending = channel.in_pbx
     channel.request_hangup()
 
 
@@ -440,10 +469,25 @@ async def queue_pause(pbx: EmulatedPBX, session: AMISession, action: Action) -> 
     )
     now = int(pbx.clock.now())
     for queue, member in changed:
+        available_before = queue.available()
         member.paused = paused
         member.paused_reason = reason if paused else ""
         if paused:
             member.last_pause = now
+        pbx.emit(
+            "DeviceStateChange",
+            "call",
+            [
+                ("Device", f"Queue:{queue.name}_pause_{member.interface}"),
+                ("State", "INUSE" if paused else "NOT_INUSE"),
+            ],
+        )
+        if not paused and not available_before and queue.available():
+            pbx.emit(
+                "DeviceStateChange",
+                "call",
+                [("Device", f"Queue:{queue.name}_avail"), ("State", "NOT_INUSE")],
+            )
         pbx.emit(
             "QueueMemberPause",
             "agent",

@@ -71,20 +71,52 @@ def expand(channel: Channel, text: str) -> str:
     return substitute(text, lambda name: lookup(channel, name))
 
 
-async def wait_for(channel: Channel, seconds: float | None) -> None:
-    """Wait emulated seconds, or until the channel is hung up or redirected."""
-    channel.check()
-    channel.wakeup.clear()
-    timeout = None if seconds is None else seconds / channel.pbx.clock.time_scale
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(channel.wakeup.wait(), timeout)
-    channel.check()
+async def wait_for(
+    channel: Channel, seconds: float | None, until: Callable[[], bool] | None = None
+) -> None:
+    """Wait emulated seconds, or until the channel is hung up (raises HungUp) or redirected,
+    or `until()` holds. Other wake-ups (a digit arriving) do not end the wait."""
+    loop = asyncio.get_running_loop()
+    deadline = None if seconds is None else loop.time() + seconds / channel.pbx.clock.time_scale
+    while True:
+        channel.check()
+        if channel.redirect_to is not None or (until is not None and until()):
+            return
+        channel.wakeup.clear()
+        timeout = None if deadline is None else deadline - loop.time()
+        if timeout is not None and timeout <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(channel.wakeup.wait(), timeout)
 
 
-async def run_dialplan(channel: Channel) -> None:
+class Returned(Exception):
+    """Return() ended the innermost Gosub."""
+
+
+async def run_gosub(channel: Channel, target: str) -> None:
+    """Run `context[,exten[,priority]]` as a subroutine and come back to where the channel
+    was (Queue's member gosub; Gosub())."""
+    parts = [p.strip() for p in split_args(target)]
+    context = parts[0]
+    exten = parts[1] if len(parts) > 1 and parts[1] else "s"
+    priority = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1
+    saved = (channel.context, channel.exten, channel.priority)
+    channel.context, channel.exten, channel.priority = context, exten, priority
+    try:
+        await run_dialplan(channel, until_return=True)
+    except Returned:
+        pass
+    finally:
+        channel.context, channel.exten, channel.priority = saved
+
+
+async def run_dialplan(channel: Channel, until_return: bool = False) -> None:
     """Execute priorities from the channel's context/exten/priority until one hangs up or
     the extension runs out (which hangs up, as in Asterisk)."""
     pbx = channel.pbx
+    if not until_return:
+        channel.in_pbx = True
     while True:
         channel.check()
         if channel.redirect_to is not None:
@@ -138,7 +170,7 @@ async def answer(channel: Channel, data: str) -> None:
         channel.pair.answered()
     channel.in_answer_wait = True
     try:
-        await wait_for(channel, ANSWER_MEDIA_WAIT)
+        await wait_for(channel, ANSWER_MEDIA_WAIT, until=lambda: not channel.in_answer_wait)
     finally:
         channel.in_answer_wait = False
 
@@ -204,6 +236,14 @@ async def goto_if(channel: Channel, data: str) -> None:
         await goto(channel, chosen)
 
 
+async def return_(channel: Channel, data: str) -> None:
+    raise Returned
+
+
+async def gosub(channel: Channel, data: str) -> None:
+    await run_gosub(channel, data)
+
+
 async def user_event(channel: Channel, data: str) -> None:
     args = split_args(data)
     headers = [("UserEvent", args[0])]
@@ -225,6 +265,8 @@ APPLICATIONS: dict[str, Application] = {
     "gotoif": goto_if,
     "userevent": user_event,
     "playback": no_op,
+    "return": return_,
+    "gosub": gosub,
 }
 
 

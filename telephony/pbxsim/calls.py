@@ -54,8 +54,9 @@ class LocalPair:
         target: LocalTarget,
         linkedid: str | None = None,
         ids: tuple[str | None, str | None] = (None, None),
-        variables: list[tuple[str, str]] | None = None,
+        dialer: Channel | None = None,
     ) -> None:
+        self.dialer = dialer  # the channel dialling ;1 (a queue caller), if any
         self.pbx = pbx
         self.target = target
         name = f"Local/{target.exten}@{target.context}-{pbx.next_local_sequence():08x}"
@@ -70,9 +71,6 @@ class LocalPair:
                 pbx, f"{name};2", two_id, linked, target.context, target.exten, state=STATE_RING
             )
         )
-        for key, value in variables or []:
-            self.one.variables[key] = value
-            self.two.variables[key] = value
         self.one.emit("Newchannel", "call")
         self.two.emit("Newchannel", "call")
         self.one.peer, self.two.peer = self.two, self.one
@@ -80,6 +78,10 @@ class LocalPair:
         self.outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.rang = False
         self.device_state = ""
+
+    def dial_headers(self) -> Headers:
+        caller = [] if self.dialer is None else self.dialer.headers()
+        return [*caller, *self.one.headers("Dest")]
 
     def local_bridge_headers(self) -> Headers:
         return [
@@ -102,6 +104,7 @@ class LocalPair:
             self.pbx.emit(
                 "DeviceStateChange", "call", [("Device", self.target.device), ("State", state)]
             )
+        self.pbx.device_state_changed(self.target.device, state)
 
     def ringing(self) -> None:
         if self.rang or self.outcome.done():
@@ -109,20 +112,20 @@ class LocalPair:
         self.rang = True
         self.one.set_state(STATE_RINGING)
         self.in_use()
-        self.pbx.emit("DialState", "call", [*self.one.headers("Dest"), ("DialStatus", "RINGING")])
+        self.pbx.emit("DialState", "call", [*self.dial_headers(), ("DialStatus", "RINGING")])
 
     def answered(self) -> None:
         if self.outcome.done():
             return
         self.one.set_state(STATE_UP)
-        self.pbx.emit("DialEnd", "call", [*self.one.headers("Dest"), ("DialStatus", "ANSWER")])
+        self.pbx.emit("DialEnd", "call", [*self.dial_headers(), ("DialStatus", "ANSWER")])
         self.outcome.set_result("ANSWER")
         self.in_use()
 
     def busy(self) -> None:
         if self.outcome.done():
             return
-        self.pbx.emit("DialEnd", "call", [*self.one.headers("Dest"), ("DialStatus", "BUSY")])
+        self.pbx.emit("DialEnd", "call", [*self.dial_headers(), ("DialStatus", "BUSY")])
         self.outcome.set_result("BUSY")
         self.in_use()
 
@@ -142,6 +145,9 @@ def finish(channel: Channel) -> None:
         return
     channel.gone = True
     channel.wakeup.set()
+    channel.ended.set()
+    if channel.soft_hangup_pending:
+        channel.emit("SoftHangupRequest", "call", [("Cause", "16")])
     channel.emit(
         "Hangup", "call", [("Cause", str(channel.cause)), ("Cause-txt", cause_text(channel.cause))]
     )
@@ -156,6 +162,9 @@ def finish(channel: Channel) -> None:
         # The other half goes at once (its runner, when it wakes, finds it gone): emitting
         # here keeps the order independent of how the event loop schedules the two.
         finish(peer)
+    for callback in channel.on_gone:
+        callback()
+    channel.on_gone.clear()
     pair = channel.pair
     if (
         pair is not None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from telephony.pbxsim.amiwire import Headers
 
 if TYPE_CHECKING:
+    from telephony.pbxsim.bridges import Bridge
     from telephony.pbxsim.calls import LocalPair
     from telephony.pbxsim.pbx import EmulatedPBX
 
@@ -63,6 +65,14 @@ class Channel:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     redirect_to: tuple[str, str, int] | None = None
     in_answer_wait: bool = False
+    # Running the dialplan (not an application started by Originate): a hangup request is
+    # then also published as SoftHangupRequest when the channel goes (traces 02, 03).
+    in_pbx: bool = False
+    soft_hangup_pending: bool = False
+    bridge: Bridge | None = None
+    # Called once the channel is gone (after its Hangup event).
+    on_gone: list[Callable[[], None]] = field(default_factory=list)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
     pending_dtmf_begin: str | None = None
     # Digits received and not yet read by an application (WaitExten-like readers).
     digits: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
@@ -72,7 +82,10 @@ class Channel:
         self.wakeup.set()
 
     # -- headers -------------------------------------------------------------------------
-    def headers(self, prefix: str = "") -> Headers:
+    def headers(self, prefix: str = "", variables: dict[str, str] | None = None) -> Headers:
+        """The channel snapshot block; `variables` stands for a stale snapshot's values."""
+        shown = self.variables if variables is None else variables
+
         def unknown(value: str) -> str:
             return value or "<unknown>"
 
@@ -93,7 +106,7 @@ class Channel:
             (f"{prefix}Linkedid", self.linkedid),
         ]
         for var in self.pbx.config.channelvars:
-            block.append((f"{prefix}ChanVariable", f"{var}={self.variables.get(var, '')}"))
+            block.append((f"{prefix}ChanVariable", f"{var}={shown.get(var, '')}"))
         return block
 
     def emit(self, event: str, category: str, extra: Headers | None = None) -> None:
@@ -106,9 +119,13 @@ class Channel:
         self.state = state
         self.emit("Newstate", "call")
 
-    def set_variable(self, name: str, value: str) -> None:
+    def set_variable(self, name: str, value: str, snapshot: dict[str, str] | None = None) -> None:
         self.variables[name] = value
-        self.emit("VarSet", "dialplan", [("Variable", name), ("Value", value)])
+        self.pbx.emit(
+            "VarSet",
+            "dialplan",
+            [*self.headers(variables=snapshot), ("Variable", name), ("Value", value)],
+        )
 
     def set_caller_id(self, num: str, name: str) -> None:
         self.cid_num, self.cid_name = num, name
@@ -121,6 +138,7 @@ class Channel:
     def request_hangup(self) -> None:
         self.hangup_requested = True
         self.wakeup.set()
+        self.ended.set()
 
     def check(self) -> None:
         if self.hangup_requested or self.gone:

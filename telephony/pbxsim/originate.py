@@ -41,17 +41,27 @@ class OriginateResult:
 
 async def place_call(pbx: EmulatedPBX, request: OriginateRequest) -> OriginateResult:
     target = parse_local(request.channel.split("/", 1)[1])
-    pair = LocalPair(pbx, target, ids=request.channel_ids, variables=request.variables)
+    pair = LocalPair(pbx, target, ids=request.channel_ids)
     one, two = pair.one, pair.two
+    one.application, one.app_data = "AppDial2", "(Outgoing Line)"
     one.emit(
         "Newexten",
         "dialplan",
         [("Extension", target.exten), ("Application", "AppDial2"), ("AppData", "(Outgoing Line)")],
     )
+    # Originate's variables land on ;1 in reverse order, then on ;2 in order (trace 02).
+    for key, value in reversed(request.variables):
+        one.set_variable(key, value)
     if request.caller_id is not None:
         num, name = request.caller_id
         one.set_caller_id(num, name)
         one.set_connected_line(num, name)
+    # ;2 gets them while its snapshot is staged: the VarSets show the values from before.
+    staged = dict(two.variables)
+    for key, value in request.variables:
+        two.set_variable(key, value, snapshot=staged)
+    if request.caller_id is not None:
+        num, name = request.caller_id
         two.connected_num, two.connected_name = num, name
         two.set_caller_id(num, name)
         two.set_connected_line(num, name)

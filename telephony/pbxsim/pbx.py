@@ -16,6 +16,18 @@ from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, PBXConfig, load_pbx_con
 from telephony.pbxsim.queues import Queue, queue_order_key
 
 Address = tuple[str, int]
+# ast_device_state values as QueueMember/QueueMemberStatus `Status` shows them.
+DEVICE_STATE_CODES = {
+    "UNKNOWN": 0,
+    "NOT_INUSE": 1,
+    "INUSE": 2,
+    "BUSY": 3,
+    "INVALID": 4,
+    "UNAVAILABLE": 5,
+    "RINGING": 6,
+    "RINGINUSE": 7,
+    "ONHOLD": 8,
+}
 log = logging.getLogger(__name__)
 
 
@@ -121,8 +133,10 @@ class EmulatedPBX:
 
     # -- channels ------------------------------------------------------------------------
     def next_local_sequence(self) -> int:
+        # Asterisk numbers Local channels from 0 (trace 02 on a fresh start: -00000000).
+        sequence = self._local_sequence
         self._local_sequence += 1
-        return self._local_sequence
+        return sequence
 
     def next_uniqueid(self) -> str:
         self._uniqueid_sequence += 1
@@ -138,6 +152,29 @@ class EmulatedPBX:
 
     def find_channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
+
+    # -- device states --------------------------------------------------------------------
+    def device_state_changed(self, device: str, state: str) -> None:
+        """Queue members follow their device: QueueMemberStatus on each change, then the
+        queue's `_avail` hint."""
+        code = DEVICE_STATE_CODES.get(state, 0)
+        for queue in self.queues.values():
+            for member in queue.members:
+                if member.device != device or member.status == code:
+                    continue
+                member.status = code
+                self.emit(
+                    "QueueMemberStatus",
+                    "agent",
+                    [("Queue", queue.name), *member.headers("MemberName", with_ringinuse=True)],
+                )
+                if code != 1:
+                    hint = "NOT_INUSE" if queue.available() else "INUSE"
+                    self.emit(
+                        "DeviceStateChange",
+                        "call",
+                        [("Device", f"Queue:{queue.name}_avail"), ("State", hint)],
+                    )
 
     # -- events --------------------------------------------------------------------------
     def emit(self, event: str, category: str, headers: Headers) -> None:

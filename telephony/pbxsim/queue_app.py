@@ -1,22 +1,324 @@
-"""The Queue() application: a caller waits, members are rung, the answering one is bridged."""
+"""The Queue() application: a caller waits, members are rung one at a time, the one who
+answers is bridged with the caller; abandon, statistics and the channel variables app_queue
+sets, in the order Asterisk 22 publishes them (traces 02, 03)."""
 
 from __future__ import annotations
 
-from telephony.pbxsim.channels import Channel
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from telephony.pbxsim.bridges import Bridge
+from telephony.pbxsim.calls import LocalPair, finish, parse_local, run_until_hangup
+from telephony.pbxsim.channels import CAUSE_NORMAL, Channel, HungUp
 from telephony.pbxsim.dialplan import split_args
+from telephony.pbxsim.queues import Member, Queue, QueueEntry
 
 # Cleared at the start of every Queue() call, in this order (trace 02).
 _CLEARED_AT_START = ("ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS")
 _CLEARED_WAIT = ("QUEUEWAIT", "QUEUEWAIT_MS")
 
 
+@dataclass
+class Answered:
+    member: Member
+    pair: LocalPair
+    ring_started: float
+
+
 async def queue(channel: Channel, data: str) -> None:
     args = split_args(data)
     name = args[0].strip()
+    member_gosub = args[6].strip() if len(args) > 6 else ""
+    pbx = channel.pbx
+    started = pbx.clock.now()
     for var in _CLEARED_AT_START + _CLEARED_WAIT:
         channel.set_variable(var, "")
-    state = channel.pbx.queues.get(name)
+    state = pbx.queues.get(name)
     if state is None:
         channel.set_variable("QUEUESTATUS", "UNKNOWN")
         return
-    raise NotImplementedError("queue calls come with the queue model")
+    entry = state.join(channel, started)
+    pbx.emit("DeviceStateChange", "call", [("Device", f"Queue:{name}"), ("State", "RINGING")])
+    channel.emit(
+        "QueueCallerJoin",
+        "agent",
+        [("Queue", name), ("Position", str(entry.position)), ("Count", str(len(state.entries)))],
+    )
+    channel.emit("MusicOnHoldStart", "call", [("Class", "default")])
+    try:
+        answered = await _wait_for_member(state, entry)
+    except HungUp:
+        _abandon(state, entry, started)
+        raise
+    await _connect(state, entry, answered, started, member_gosub)
+
+
+def set_queue_vars(channel: Channel, state: Queue) -> None:
+    config = state.config
+    for var, value in (
+        ("QUEUENAME", state.name),
+        ("QUEUEMAX", str(config.maxlen)),
+        ("QUEUESTRATEGY", config.strategy),
+        ("QUEUECALLS", str(len(state.entries))),
+        ("QUEUEHOLDTIME", str(state.holdtime)),
+        ("QUEUETALKTIME", str(state.talktime)),
+        ("QUEUECOMPLETED", str(state.completed)),
+        ("QUEUEABANDONED", str(state.abandoned)),
+        ("QUEUESRVLEVEL", str(config.servicelevel)),
+        ("QUEUESRVLEVELPERF", f"{state.service_level_perf():.1f}"),
+    ):
+        channel.set_variable(var, value)
+
+
+def _set_member_vars(channel: Channel, member: Member) -> None:
+    for var, value in (
+        ("MEMBERINTERFACE", member.interface),
+        ("MEMBERNAME", member.name),
+        ("MEMBERCALLS", str(member.calls_taken)),
+        ("MEMBERLASTCALL", str(member.last_call)),
+        ("MEMBERPENALTY", str(member.penalty)),
+        ("MEMBERDYNAMIC", "1" if member.dynamic else "0"),
+        ("MEMBERREALTIME", "0"),
+    ):
+        channel.set_variable(var, value)
+
+
+def _leave(state: Queue, entry: QueueEntry) -> None:
+    channel = entry.channel
+    position = state.leave(entry)
+    if not state.entries:
+        channel.pbx.emit(
+            "DeviceStateChange", "call", [("Device", f"Queue:{state.name}"), ("State", "NOT_INUSE")]
+        )
+    channel.emit(
+        "QueueCallerLeave",
+        "agent",
+        [("Queue", state.name), ("Position", str(position)), ("Count", str(len(state.entries)))],
+    )
+
+
+def _abandon(state: Queue, entry: QueueEntry, started: float) -> None:
+    channel = entry.channel
+    now = channel.pbx.clock.now()
+    waited = now - entry.joined
+    channel.emit("MusicOnHoldStop", "call")
+    channel.set_variable("QUEUEWAIT", str(int(waited)))
+    channel.set_variable("QUEUEWAIT_MS", str(int(waited * 1000)))
+    channel.set_variable("DIALEDTIME", str(int(now - started)))
+    channel.set_variable("DIALEDTIME_MS", str(int((now - started) * 1000)))
+    channel.set_variable("ANSWEREDTIME", "0")
+    channel.set_variable("ANSWEREDTIME_MS", "0")
+    channel.set_variable("ABANDONED", "TRUE")
+    set_queue_vars(channel, state)
+    channel.emit(
+        "QueueCallerAbandon",
+        "agent",
+        [
+            ("Queue", state.name),
+            ("Position", str(entry.position)),
+            ("OriginalPosition", str(entry.original_position)),
+            # Seconds waited, as Asterisk sends it (its docs call it an epoch).
+            ("HoldTime", str(int(waited))),
+        ],
+    )
+    state.abandoned += 1
+    set_queue_vars(channel, state)
+    position = entry.position
+    _leave(state, entry)
+    channel.set_variable("QUEUEPOSITION", str(position))
+
+
+async def _wait_for_member(state: Queue, entry: QueueEntry) -> Answered:
+    caller = entry.channel
+    while True:
+        caller.check()
+        member = state.next_member()
+        if member is None:
+            await _sleep(caller, 1.0)
+            continue
+        answered = await _ring(state, entry, member)
+        if answered is not None:
+            return answered
+        await _sleep(caller, float(state.config.retry))
+
+
+async def _sleep(caller: Channel, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(caller.ended.wait(), seconds / caller.pbx.clock.time_scale)
+    caller.check()
+
+
+async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | None:
+    caller = entry.channel
+    pbx = caller.pbx
+    tech, _, resource = member.interface.partition("/")
+    if tech.lower() != "local":
+        raise HungUp(f"queue member {member.interface}: only Local/ members are emulated")
+    target = parse_local(resource)
+    pair = LocalPair(pbx, target, linkedid=caller.linkedid, dialer=caller)
+    one, two = pair.one, pair.two
+    member.ringing = True
+    one.cid_num, one.cid_name = caller.cid_num, caller.cid_name
+    one.application, one.app_data = "AppQueue", "(Outgoing Line)"
+    one.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", one.exten), ("Application", "AppQueue"), ("AppData", "(Outgoing Line)")],
+    )
+    one.emit("NewCallerid", "call", [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+    one.connected_num, one.connected_name = caller.cid_num, caller.cid_name
+    one.exten = caller.exten
+    one.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", one.exten), ("Application", "AppQueue"), ("AppData", "(Outgoing Line)")],
+    )
+    one.emit("NewConnectedLine", "call")
+    one.set_variable("DIALEDPEERNUMBER", resource)
+    two.set_variable("DIALEDPEERNUMBER", resource)
+    two.connected_num, two.connected_name = caller.cid_num, caller.cid_name
+    two.set_caller_id(caller.cid_num, caller.cid_name)
+    two.set_connected_line(caller.cid_num, caller.cid_name)
+    pbx.emit("LocalBridge", "call", pair.local_bridge_headers())
+    member_headers = [
+        ("Queue", state.name),
+        ("Interface", member.interface),
+        ("MemberName", member.name),
+    ]
+    pbx.emit("AgentCalled", "agent", [*caller.headers(), *one.headers("Dest"), *member_headers])
+    pbx.emit(
+        "DialBegin",
+        "call",
+        [*caller.headers(), *one.headers("Dest"), ("DialString", member.interface)],
+    )
+    ring_started = pbx.clock.now()
+    pbx.spawn(run_until_hangup(two, lambda: _run_member_dialplan(two)))
+    ended: asyncio.Future[object] = asyncio.ensure_future(caller.ended.wait())
+    outcome: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(pair.outcome))
+    try:
+        done, _ = await asyncio.wait(
+            {outcome, ended},
+            timeout=state.config.timeout / pbx.clock.time_scale,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+    finally:
+        ended.cancel()
+        outcome.cancel()
+        member.ringing = False
+    if pair.outcome.done() and pair.outcome.result() == "ANSWER" and not caller.hangup_requested:
+        return Answered(member, pair, ring_started)
+    # Caller gone, member busy or no answer in time: drop the member's leg.
+    one.cause = CAUSE_NORMAL if caller.hangup_requested else 0
+    finish(one)
+    if not done:
+        pbx.emit(
+            "AgentRingNoAnswer",
+            "agent",
+            [
+                *caller.headers(),
+                *one.headers("Dest"),
+                *member_headers,
+                ("RingTime", str(state.config.timeout)),
+            ],
+        )
+    caller.check()
+    return None
+
+
+async def _run_member_dialplan(channel: Channel) -> None:
+    from telephony.pbxsim.applications import run_dialplan
+
+    await run_dialplan(channel)
+
+
+async def _connect(
+    state: Queue, entry: QueueEntry, answered: Answered, started: float, member_gosub: str
+) -> None:
+    caller = entry.channel
+    pbx = caller.pbx
+    member, one = answered.member, answered.pair.one
+    now = pbx.clock.now()
+    waited = now - entry.joined
+    caller.emit("MusicOnHoldStop", "call")
+    _set_member_vars(caller, member)
+    _set_member_vars(one, member)
+    state.record_holdtime(int(waited))
+    for channel in (caller, one):
+        channel.set_variable("QEHOLDTIME", str(int(waited)))
+        channel.set_variable("QEORIGINALPOS", str(entry.original_position))
+    set_queue_vars(caller, state)
+    set_queue_vars(one, state)
+    position = entry.position
+    _leave(state, entry)
+    caller.set_variable("QUEUEPOSITION", str(position))
+    caller.set_variable("QUEUEWAIT", str(int(waited)))
+    caller.set_variable("QUEUEWAIT_MS", str(int(waited * 1000)))
+    if member_gosub:
+        from telephony.pbxsim.applications import run_gosub
+
+        await run_gosub(one, member_gosub)
+    member_headers = [
+        ("Queue", state.name),
+        ("Interface", member.interface),
+        ("MemberName", member.name),
+    ]
+    pbx.emit(
+        "AgentConnect",
+        "agent",
+        [
+            *caller.headers(),
+            *one.headers("Dest"),
+            *member_headers,
+            ("HoldTime", str(int(waited))),
+            ("RingTime", str(int(now - answered.ring_started))),
+        ],
+    )
+    member.in_call = True
+    bridge = Bridge(pbx)
+    bridge.enter(one)
+    bridge.enter(caller)
+    one.set_variable("BRIDGEPEER", caller.name)
+    caller.set_variable("BRIDGEPEER", one.name)
+    answered_at = pbx.clock.now()
+    caller_ended = asyncio.ensure_future(caller.ended.wait())
+    agent_ended = asyncio.ensure_future(one.ended.wait())
+    try:
+        await asyncio.wait({caller_ended, agent_ended}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        caller_ended.cancel()
+        agent_ended.cancel()
+    reason = "caller" if caller.hangup_requested else "agent"
+    caller.set_variable("BRIDGEPEER", "")
+    if not one.gone:
+        one.set_variable("BRIDGEPEER", "")
+    bridge.leave(caller)
+    bridge.leave(one)
+    end = pbx.clock.now()
+    talked = end - answered_at
+    member.calls_taken += 1
+    member.last_call = int(end)
+    member.in_call = False
+    if reason == "caller":
+        # The caller left: app_queue hangs the member's leg up at once.
+        one.cause = caller.cause
+        finish(one)
+    set_queue_vars(caller, state)
+    bridge.destroy()
+    caller.set_variable("ANSWEREDTIME", str(int(talked)))
+    caller.set_variable("ANSWEREDTIME_MS", str(int(talked * 1000)))
+    caller.set_variable("DIALEDTIME", str(int(end - started)))
+    caller.set_variable("DIALEDTIME_MS", str(int((end - started) * 1000)))
+    set_queue_vars(caller, state)
+    state.record_completed(int(waited), int(talked))
+    complete = [
+        *member_headers,
+        ("HoldTime", str(int(waited))),
+        ("TalkTime", str(int(talked))),
+        ("Reason", reason),
+    ]
+    if reason == "caller":
+        # Published once the caller is gone, so it carries no channel snapshot (trace 02).
+        caller.on_gone.append(lambda: pbx.emit("AgentComplete", "agent", complete))
+        raise HungUp(caller.name)
+    pbx.emit("AgentComplete", "agent", [*caller.headers(), *complete])

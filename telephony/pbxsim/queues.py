@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telephony.pbxsim.amiwire import Headers
 from telephony.pbxsim.pbxconfig import MemberConfig, QueueConfig
+
+if TYPE_CHECKING:
+    from telephony.pbxsim.channels import Channel
 
 # Asterisk keeps queues in an ao2 hash container of 53 buckets and lists them bucket by
 # bucket, so QueueStatus order is this hash's order, not the order of queues.conf.
@@ -44,6 +48,26 @@ class Member:
     in_call: bool = False
     status: int = DEVICE_NOT_INUSE
     wrapuptime: int = 0
+    ringing: bool = False  # being rung by a caller of some queue right now
+
+    @property
+    def device(self) -> str:
+        """The device whose state drives this member: the state interface without options
+        (`Local/agent101@agents/n` -> `Local/agent101@agents`)."""
+        tech, _, resource = self.state_interface.partition("/")
+        return f"{tech}/{resource.split('/', 1)[0]}"
+
+    def can_take_call(self) -> bool:
+        return (
+            not self.paused
+            and not self.in_call
+            and not self.ringing
+            and self.status
+            in (
+                DEVICE_NOT_INUSE,
+                0,
+            )
+        )
 
     def headers(self, name_key: str = "Name", with_ringinuse: bool = False) -> Headers:
         headers: Headers = [
@@ -68,9 +92,20 @@ class Member:
 
 
 @dataclass
+class QueueEntry:
+    channel: Channel
+    joined: float
+    position: int
+    original_position: int
+    withdraw_info: str | None = None
+
+
+@dataclass
 class Queue:
     config: QueueConfig
     members: list[Member] = field(default_factory=list)
+    entries: list[QueueEntry] = field(default_factory=list)
+    last_rung: int = -1  # rrmemory: index of the member rung last
     completed: int = 0
     abandoned: int = 0
     holdtime: int = 0  # Asterisk's running average, whole seconds
@@ -95,7 +130,7 @@ class Queue:
         return None
 
     def params_headers(self, calls: int) -> Headers:
-        perf = 0.0 if not self.completed else 100.0 * self.completed_in_sl / self.completed
+        perf = self.service_level_perf()
         answered_or_gone = self.completed + self.abandoned
         perf2 = 0.0 if not answered_or_gone else 100.0 * self.completed_in_sl / answered_or_gone
         return [
@@ -112,6 +147,58 @@ class Queue:
             ("ServicelevelPerf2", f"{perf2:.1f}"),
             ("Weight", str(self.config.weight)),
         ]
+
+    def join(self, channel: Channel, now: float) -> QueueEntry:
+        position = len(self.entries) + 1
+        entry = QueueEntry(channel, now, position, position)
+        self.entries.append(entry)
+        return entry
+
+    def leave(self, entry: QueueEntry) -> int:
+        """Remove a caller; the callers behind move up. Returns the position it had."""
+        position = entry.position
+        if entry in self.entries:
+            self.entries.remove(entry)
+        for index, other in enumerate(self.entries, start=1):
+            other.position = index
+        return position
+
+    def next_member(self) -> Member | None:
+        """The member the strategy rings next, among those free to take a call."""
+        free = [m for m in self.members if m.can_take_call()]
+        if not free:
+            return None
+        lowest = min(m.penalty for m in free)
+        free = [m for m in free if m.penalty == lowest]
+        if self.config.strategy == "leastrecent":
+            return min(free, key=lambda m: m.last_call)
+        if self.config.strategy == "rrmemory":
+            count = len(self.members)
+            for step in range(1, count + 1):
+                candidate = self.members[(self.last_rung + step) % count]
+                if candidate in free:
+                    self.last_rung = self.members.index(candidate)
+                    return candidate
+        return free[0]
+
+    def record_holdtime(self, seconds: int) -> None:
+        # app_queue's running average: the first call sets it, later ones weigh in by 1/4.
+        if self.completed + self.abandoned == 0:
+            self.holdtime = seconds
+        else:
+            self.holdtime = (self.holdtime * 3 + seconds) // 4
+
+    def record_completed(self, holdtime: int, talktime: int) -> None:
+        if self.completed == 0:
+            self.talktime = talktime
+        else:
+            self.talktime = (self.talktime * 3 + talktime) // 4
+        self.completed += 1
+        if holdtime <= self.config.servicelevel:
+            self.completed_in_sl += 1
+
+    def service_level_perf(self) -> float:
+        return 0.0 if not self.completed else 100.0 * self.completed_in_sl / self.completed
 
     def logged_in(self) -> int:
         return len(self.members)

@@ -1,0 +1,51 @@
+"""Basic two-party bridges and the Bridge* events Asterisk publishes for them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from telephony.pbxsim.amiwire import Headers
+from telephony.pbxsim.channels import Channel
+
+if TYPE_CHECKING:
+    from telephony.pbxsim.pbx import EmulatedPBX
+
+
+class Bridge:
+    def __init__(self, pbx: EmulatedPBX, technology: str = "simple_bridge") -> None:
+        self.pbx = pbx
+        self.uniqueid = str(uuid.uuid4())
+        self.technology = technology
+        self.channels: list[Channel] = []
+        pbx.emit("BridgeCreate", "call", self.headers())
+
+    def headers(self) -> Headers:
+        return [
+            ("BridgeUniqueid", self.uniqueid),
+            ("BridgeType", "basic"),
+            ("BridgeTechnology", self.technology),
+            ("BridgeCreator", "<unknown>"),
+            ("BridgeName", "<unknown>"),
+            ("BridgeNumChannels", str(len(self.channels))),
+            ("BridgeVideoSourceMode", "none"),
+        ]
+
+    def enter(self, channel: Channel) -> None:
+        self.channels.append(channel)
+        channel.bridge = self
+        self.pbx.emit("BridgeEnter", "call", [*self.headers(), *channel.headers()])
+
+    def leave(self, channel: Channel) -> None:
+        if channel not in self.channels:
+            return
+        self.channels.remove(channel)
+        channel.bridge = None
+        self.pbx.emit("BridgeLeave", "call", [*self.headers(), *channel.headers()])
+
+    def destroy(self) -> None:
+        self.pbx.emit("BridgeDestroy", "call", self.headers())
+
+    def peer_of(self, channel: Channel) -> Channel | None:
+        others = [c for c in self.channels if c is not channel]
+        return others[0] if len(others) == 1 else None
