@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from prometheus_client.registry import Collector, CollectorRegistry
 from redis.exceptions import RedisError
 
 from bridge.monitoring.callbacks import CallbackEntry, CallbackList
@@ -70,6 +71,7 @@ class QueueMonitor:
         redis: Callable[[], aioredis.Redis] | None = None,
         clients: ClientSource | None = None,
         health_probe: HealthProbe | None = None,
+        registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
@@ -85,6 +87,8 @@ class QueueMonitor:
         self._redis_source = redis
         self._client_source = clients
         self._health_probe = health_probe
+        self._registry = registry  # where /metrics finds our collector while we run
+        self._collector: Collector | None = None
         self.history: MetricsHistory | None = None
         self.callbacks: CallbackList | None = None
         self._unwritten: list[CallerOutcome] = []
@@ -145,6 +149,11 @@ class QueueMonitor:
             except (RedisError, OSError) as error:
                 log.warning("queue history not loaded", extra={"error": str(error)})
         self._next_summary = self.clock() + self.config.summary_interval_seconds
+        if self._registry is not None:
+            from bridge.monitoring.collector import MonitorCollector  # it imports this module
+
+            self._collector = MonitorCollector(self)
+            self._registry.register(self._collector)
         self._task = asyncio.get_running_loop().create_task(self._ticks())
 
     async def load_history(self) -> int:
@@ -171,6 +180,9 @@ class QueueMonitor:
             self._task = None
         self.tracker.expire(self.clock() + self.config.decision_grace_seconds)
         await self.flush()
+        if self._registry is not None and self._collector is not None:
+            self._registry.unregister(self._collector)
+            self._collector = None
 
     async def health(self) -> dict[str, Any]:
         return {

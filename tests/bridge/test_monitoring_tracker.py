@@ -201,9 +201,7 @@ def test_resync_keeps_waiting_callers_adds_new_and_closes_gone() -> None:
     new = Caller("k3", "q110-city")
     parser = AMIParser()
     parser.feed(b"Asterisk Call Manager/11.0.0\r\n")
-    items = [
-        to_event(m) for m in parser.feed(kept.entry(1, 20, "qs-1") + new.entry(2, 6, "qs-1"))
-    ]
+    items = [to_event(m) for m in parser.feed(kept.entry(1, 20, "qs-1") + new.entry(2, 6, "qs-1"))]
     tracker.resync(items, queues={"q110-city"})
     assert [(c.queue, c.outcome) for c in (x.record for x in closed)] == [
         ("q110-city", Outcome.TRANSFERRED)

@@ -132,7 +132,8 @@ class Caller:
 @dataclass
 class ScriptedAMI:
     queues: list[str]
-    waiting: list[tuple[Caller, int]] = field(default_factory=list)  # (caller, wait) for QueueStatus
+    # (caller, seconds waited) listed by QueueStatus
+    waiting: list[tuple[Caller, int]] = field(default_factory=list)
     actions: list[dict[str, str]] = field(default_factory=list)
     logins: int = 0
     port: int = 0
@@ -181,7 +182,7 @@ class ScriptedAMI:
         name, action_id = action.get("Action", ""), action.get("ActionID", "")
         if name == "Login":
             self.logins += 1
-            return message(Response="Success", ActionID=action_id, Message="Authentication accepted")
+            return message(Response="Success", ActionID=action_id, Message="Authenticated")
         if name == "QueueStatus":
             items = [
                 message(Event="QueueParams", ActionID=action_id, Queue=queue, Strategy="rrmemory")
@@ -200,7 +201,9 @@ class ScriptedAMI:
         return (
             message(Response="Success", ActionID=action_id, EventList="start", Message="follows")
             + b"".join(items)
-            + message(Event=complete, ActionID=action_id, EventList="Complete", ListItems=len(items))
+            + message(
+                Event=complete, ActionID=action_id, EventList="Complete", ListItems=len(items)
+            )
         )
 
 
