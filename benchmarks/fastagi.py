@@ -1,14 +1,18 @@
-"""FastAGI servers under load: ours, panoramisk's `fast_agi.Application`, and a Python 3 port
-of pyst2's threaded FastAGI handler, side by side in one run.
+"""FastAGI servers under load: ours (on the stdlib asyncio loop, and on uvloop when it is
+installed), panoramisk's `fast_agi.Application`, and a Python 3 port of pyst2's threaded
+FastAGI handler, side by side in one run.
 
 Each server runs in its own process and serves the same route: GET VARIABLE, SET VARIABLE,
-VERBOSE, then closes. A load client in another process plays Asterisk with `--concurrency`
-sessions open at once until `--total` sessions are done. Reported: sessions/s (client wall
-clock), p50/p99 session latency (connect to the server's close), and server CPU per session
-(`time.process_time()` inside the server process over the run / sessions) -- the fair figure on
-two cores, where the client takes one.
+VERBOSE, then closes. A load client in another process (stdlib asyncio for every row) plays
+Asterisk with up to `--concurrency` sessions open at once until `--total` sessions are done:
+as fast as it can (closed loop, the default), or starting `--rate` sessions per second (open
+loop, the way calls arrive). Reported: sessions/s (client wall clock), p50/p99 session latency
+(connect to the server's close), and server CPU per session (`time.process_time()` inside the
+server process over the run / sessions) -- the fair figure on two cores, where the client takes
+one. `--rounds N` runs the servers N times in turn and reports each figure's median.
 
-    python -m benchmarks fastagi [--total 20000] [--concurrency 200] [--servers ours,...]
+    python -m benchmarks fastagi [--total 20000] [--concurrency 200] [--rate 0] [--rounds 1]
+                                 [--servers ours,ours+uvloop,panoramisk,pyst2]
 """
 
 from __future__ import annotations
@@ -123,7 +127,12 @@ async def serve_pyst2(ready: Callable[[int], None], stop: asyncio.Event) -> None
     server.shutdown()
 
 
-SERVERS = {"ours": serve_ours, "panoramisk": serve_panoramisk, "pyst2": serve_pyst2}
+SERVERS = {
+    "ours": serve_ours,
+    "ours+uvloop": serve_ours,
+    "panoramisk": serve_panoramisk,
+    "pyst2": serve_pyst2,
+}
 
 
 def server_process(kind: str, control: Connection) -> None:
@@ -144,10 +153,44 @@ def server_process(kind: str, control: Connection) -> None:
         threading.Thread(target=listen_for_orders, daemon=True).start()
         await SERVERS[kind](control.send, stop)
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=_loop_factory(kind)) as runner:
+        runner.run(run())
+
+
+def _loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if not kind.endswith("+uvloop"):
+        return None
+    import uvloop  # only this row needs it
+
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def uvloop_installed() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 # --- the load client: plays Asterisk ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    port: int
+    total: int
+    concurrency: int
+    rate: float  # sessions started per second; 0: as fast as the sessions finish
+
+
+@dataclass(frozen=True)
+class ClientResult:
+    latencies: list[float]
+    errors: int
+    wall_seconds: float
+    cpu_seconds: float
 
 
 async def one_session(port: int) -> float:
@@ -163,28 +206,34 @@ async def one_session(port: int) -> float:
     return time.perf_counter() - started
 
 
-async def load(port: int, total: int, concurrency: int) -> tuple[list[float], int, float]:
+async def run_load(load: Load) -> ClientResult:
     latencies: list[float] = []
     errors = 0
-    remaining = total
+    open_sessions = asyncio.Semaphore(load.concurrency)
 
-    async def worker() -> None:
-        nonlocal remaining, errors
-        while remaining > 0:
-            remaining -= 1
-            try:
-                async with asyncio.timeout(30):
-                    latencies.append(await one_session(port))
-            except (OSError, TimeoutError):
-                errors += 1
+    async def session() -> None:
+        nonlocal errors
+        try:
+            async with asyncio.timeout(30):
+                latencies.append(await one_session(load.port))
+        except (OSError, TimeoutError):
+            errors += 1
+        finally:
+            open_sessions.release()
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, errors, time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    tasks = []
+    for number in range(load.total):
+        if load.rate:
+            await asyncio.sleep(max(0.0, started + number / load.rate - time.perf_counter()))
+        await open_sessions.acquire()
+        tasks.append(asyncio.create_task(session()))
+    await asyncio.gather(*tasks)
+    return ClientResult(latencies, errors, time.perf_counter() - started, time.process_time() - cpu)
 
 
-def client_process(port: int, total: int, concurrency: int, results: Connection) -> None:
-    results.send(asyncio.run(load(port, total, concurrency)))
+def client_process(load: Load, results: Connection) -> None:
+    results.send(asyncio.run(run_load(load)))
 
 
 # --- orchestration and report ----------------------------------------------------------------
@@ -199,61 +248,87 @@ class Figures:
     p50_ms: float
     p99_ms: float
     cpu_ms_per_session: float
+    client_cpu_ms_per_session: float
 
 
-def measure(kind: str, total: int, concurrency: int) -> Figures:
+def measure(kind: str, total: int, concurrency: int, rate: float) -> Figures:
     context = mp.get_context("spawn")  # clean children: no inherited loops or threads
     control, server_end = context.Pipe()
     server = context.Process(target=server_process, args=(kind, server_end), daemon=True)
     server.start()
-    port = control.recv()
+    load = Load(control.recv(), total, concurrency, rate)
     results, client_end = context.Pipe()
-    client = context.Process(target=client_process, args=(port, total, concurrency, client_end))
+    client = context.Process(target=client_process, args=(load, client_end))
     control.send("begin")
     client.start()
-    latencies, errors, wall = results.recv()
+    result: ClientResult = results.recv()
     client.join()
     control.send("end")
     cpu_seconds = control.recv()
     server.join(timeout=10)
-    done = len(latencies)
-    cuts = statistics.quantiles(latencies, n=100) if done > 1 else [0.0] * 99
+    done = len(result.latencies)
+    cuts = statistics.quantiles(result.latencies, n=100) if done > 1 else [0.0] * 99
     return Figures(
         server=kind,
         sessions=done,
-        errors=errors,
-        per_second=done / wall,
+        errors=result.errors,
+        per_second=done / result.wall_seconds,
         p50_ms=cuts[49] * 1000,
         p99_ms=cuts[98] * 1000,
         cpu_ms_per_session=cpu_seconds * 1000 / max(done, 1),
+        client_cpu_ms_per_session=result.cpu_seconds * 1000 / max(done, 1),
     )
 
 
-def table(rows: list[Figures], concurrency: int) -> str:
+def median_figures(runs: list[Figures]) -> Figures:
+    """Each figure's median over the rounds (sessions and errors: summed)."""
+    return Figures(
+        server=runs[0].server,
+        sessions=sum(r.sessions for r in runs),
+        errors=sum(r.errors for r in runs),
+        per_second=statistics.median(r.per_second for r in runs),
+        p50_ms=statistics.median(r.p50_ms for r in runs),
+        p99_ms=statistics.median(r.p99_ms for r in runs),
+        cpu_ms_per_session=statistics.median(r.cpu_ms_per_session for r in runs),
+        client_cpu_ms_per_session=statistics.median(r.client_cpu_ms_per_session for r in runs),
+    )
+
+
+def table(rows: list[Figures]) -> str:
     lines = [
-        f"| server ({concurrency} concurrent) | sessions | errors | sessions/s | p50 ms | p99 ms "
-        "| server CPU ms/session |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| server | sessions | errors | sessions/s | p50 ms | p99 ms | server CPU ms/session "
+        "| client CPU ms/session |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.server} | {r.sessions} | {r.errors} | {r.per_second:,.0f} | {r.p50_ms:.2f} "
-            f"| {r.p99_ms:.2f} | {r.cpu_ms_per_session:.3f} |"
+            f"| {r.p99_ms:.2f} | {r.cpu_ms_per_session:.3f} | {r.client_cpu_ms_per_session:.3f} |"
         )
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks fastagi", description=__doc__)
-    parser.add_argument("--total", type=int, default=20_000, help="sessions per server")
-    parser.add_argument("--concurrency", type=int, default=200, help="sessions open at once")
-    parser.add_argument("--servers", default="ours,panoramisk,pyst2", help="comma-separated")
+    parser.add_argument("--total", type=int, default=20_000, help="sessions per server and round")
+    parser.add_argument("--concurrency", type=int, default=200, help="most sessions open at once")
+    parser.add_argument("--rate", type=float, default=0, help="sessions/s to start; 0: flat out")
+    parser.add_argument("--rounds", type=int, default=1, help="runs per server, medians shown")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated")
     args = parser.parse_args(argv)
     kinds = args.servers.split(",")
     unknown = [k for k in kinds if k not in SERVERS]
     if unknown:
         parser.error(f"unknown server(s) {', '.join(unknown)}; have {', '.join(SERVERS)}")
-    rows = [measure(kind, args.total, args.concurrency) for kind in kinds]
-    print(table(rows, args.concurrency))
-    print(f"(pyst2 port listen backlog {PYST2_BACKLOG}; CPU = server process only)")
-    return 0 if all(r.errors == 0 for r in rows) else 1
+    if "ours+uvloop" in kinds and not uvloop_installed():
+        print("uvloop is not installed: leaving out the ours+uvloop row")
+        kinds.remove("ours+uvloop")
+    runs: dict[str, list[Figures]] = {kind: [] for kind in kinds}
+    for _ in range(args.rounds):
+        for kind in kinds:  # in turn, so a burst of outside load hits every server alike
+            runs[kind].append(measure(kind, args.total, args.concurrency, args.rate))
+    mode = f"{args.rate:g} sessions/s offered" if args.rate else "closed loop (flat out)"
+    print(f"FastAGI: {args.concurrency} concurrent at most, {mode}, {args.rounds} round(s)")
+    print(table([median_figures(runs[kind]) for kind in kinds]))
+    print(f"(pyst2 port: listen backlog {PYST2_BACKLOG}; CPU = the server process only)")
+    return 0 if all(r.errors == 0 for rs in runs.values() for r in rs) else 1

@@ -1,10 +1,13 @@
-"""The FastAGI server: asyncio streams, one task per connection, routes by script path.
+"""The FastAGI server: one asyncio Protocol per connection, one task per session.
 
-Built on asyncio streams rather than panoramisk's `fast_agi.Application`, whose header loop
-spins at 100 % CPU forever when a client disconnects before the blank line. Here the header
-block is read with one `readuntil` bounded in size (`header_limit`) and time
-(`header_timeout`); anything else -- early disconnect, garbage, an oversized block -- closes
-that connection at once and only bumps a counter.
+Not panoramisk's `fast_agi.Application`: its header loop spins at 100 % CPU forever when a
+client disconnects before the blank line. Here a connection is a small `asyncio.Protocol`
+that buffers bytes and looks for the blank line as they arrive, so a connection that never
+completes its `agi_*` block costs no task and no CPU: it is closed when it disconnects, when
+the block outgrows `header_limit` bytes, or after `header_timeout` seconds, and only bumps a
+counter. Only a complete, parsable block starts a session task. The protocol is also the
+session's line reader -- lighter than asyncio streams (no StreamReader/Writer pair, no task
+before the headers), which is where most of the server's CPU per session went.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 from telephony.agi.errors import AgiError, AgiHangup, AgiHeaderError, AgiProtocolError
 from telephony.agi.request import AgiRequest, parse_header_block
@@ -34,33 +38,124 @@ class FastAgiStatus:
     connections_rejected: int  # garbage, early disconnect, oversized or slow headers, no route
 
 
-class StreamLink:
-    """AgiLink over an asyncio stream pair."""
+class AgiConnection(asyncio.Protocol):
+    """One FastAGI connection: collects the `agi_*` block, then serves as the session's
+    AgiLink (`send`, `read_line`)."""
 
-    __slots__ = ("_reader", "_transport", "_writer")
+    def __init__(self, server: FastAgiServer) -> None:
+        self._server = server
+        self._loop = asyncio.get_running_loop()
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self.header_deadline = 0.0  # loop time by which the agi_* block must be complete
+        self._line_waiter: asyncio.Future[None] | None = None
+        self._write_waiter: asyncio.Future[None] | None = None
+        self._session_started = False
+        self._closed = False
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._transport = writer.transport
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A TCP transport; uvloop's does not subclass asyncio.Transport, hence cast.
+        self._transport = cast(asyncio.Transport, transport)
+        self._server._pending.add(self)
+        self.header_deadline = self._loop.time() + self._server.header_timeout
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if not self._session_started:
+            self._look_for_headers()
+        elif len(self._buffer) > 4 * self._server.header_limit:
+            self._reject_flood()
+        elif self._line_waiter is not None and b"\n" in data:
+            self._wake(self._line_waiter)
+
+    def eof_received(self) -> bool:
+        return False  # Asterisk half-closed: nothing more to read, so close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if not self._session_started:
+            self.reject("disconnected before the end of the agi_* block")
+        self._wake(self._line_waiter)
+        self._wake(self._write_waiter)
+
+    def pause_writing(self) -> None:
+        self._write_waiter = self._loop.create_future()
+
+    def resume_writing(self) -> None:
+        self._wake(self._write_waiter)
+        self._write_waiter = None
+
+    # AgiLink
 
     async def send(self, line: bytes) -> None:
-        self._writer.write(line)
-        # A command is a few bytes and Asterisk answers it before we send the next one, so
-        # the kernel takes it whole; drain (a coroutine per command) only when it did not.
-        if self._transport.get_write_buffer_size():
-            await self._writer.drain()
+        if self._closed or self._transport is None:
+            raise AgiHangup("Asterisk closed the AGI connection")
+        self._transport.write(line)
+        if self._write_waiter is not None:  # the kernel buffer is full: wait for room
+            await self._write_waiter
 
     async def read_line(self) -> bytes:
-        try:
-            return await self._reader.readline()
-        except ConnectionError:
-            return b""
-        except ValueError:  # the reader's limit: a reply line longer than header_limit
-            raise AgiProtocolError("AGI reply line longer than the server's line limit") from None
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                return line
+            if self._closed:
+                return b""
+            if len(self._buffer) > self._server.header_limit:
+                raise AgiProtocolError("AGI reply line longer than the server's line limit")
+            self._line_waiter = self._loop.create_future()
+            try:
+                await self._line_waiter
+            finally:
+                self._line_waiter = None
 
     def hangup_signalled(self) -> bool:
         return False  # FastAGI learns of hangups only through the `HANGUP` line
+
+    def close(self) -> None:
+        # After HANGUP Asterisk keeps the socket open: closing it is the server's job.
+        if self._transport is not None:
+            self._transport.close()
+
+    # the agi_* block
+
+    def _look_for_headers(self) -> None:
+        end = self._buffer.find(b"\n\n")
+        if end < 0:
+            if len(self._buffer) > self._server.header_limit:
+                self.reject(f"agi_* block larger than {self._server.header_limit} bytes")
+            return
+        block = bytes(self._buffer[: end + 2])
+        del self._buffer[: end + 2]
+        try:
+            request = parse_header_block(block)
+        except AgiHeaderError as exc:
+            self.reject(str(exc))
+            return
+        self._session_started = True
+        self._server._start_session(self, request)
+
+    def reject(self, reason: str) -> None:
+        if self in self._server._pending:
+            self._server._pending.discard(self)
+            self._server._rejected += 1
+            log.debug("FastAGI connection rejected: %s", reason)
+        self.close()
+
+    def _reject_flood(self) -> None:
+        log.warning("FastAGI: %d unread bytes from Asterisk, closing", len(self._buffer))
+        self._buffer.clear()
+        if self._transport is not None:
+            self._transport.abort()
+
+    @staticmethod
+    def _wake(waiter: asyncio.Future[None] | None) -> None:
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 class FastAgiServer:
@@ -73,11 +168,12 @@ class FastAgiServer:
     def __init__(
         self, routes: AgiRoutes, *, header_limit: int = 16384, header_timeout: float = 5.0
     ) -> None:
+        self.header_limit = header_limit
+        self.header_timeout = header_timeout
         self._routes = routes
-        self._header_limit = header_limit
-        self._header_timeout = header_timeout
         self._server: asyncio.Server | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._pending: set[AgiConnection] = set()
         self._sessions: set[asyncio.Task[None]] = set()
         self._started = 0
         self._hung_up = 0
@@ -85,10 +181,21 @@ class FastAgiServer:
         self._rejected = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = 4573) -> None:
-        self._server = await asyncio.start_server(
-            self._on_connect, host, port, limit=self._header_limit, backlog=1024
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: AgiConnection(self), host, port, backlog=1024
         )
+        self._sweep()
         log.info("FastAGI listening on %s:%d", host, self.port)
+
+    def _sweep(self) -> None:
+        """Close connections whose agi_* block is late. One timer for the whole server,
+        not one per connection: the header timeout fires between 1 and 1.5 times its value."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in [c for c in self._pending if c.header_deadline <= now]:
+            connection.reject(f"no complete agi_* block within {self.header_timeout} s")
+        self._sweeper = loop.call_later(self.header_timeout / 2, self._sweep)
 
     @property
     def port(self) -> int:
@@ -117,11 +224,12 @@ class FastAgiServer:
         to `deadline` seconds to finish, then cancel what is left."""
         if self._server is not None:
             self._server.close()
-        for task in list(self._pending):
-            task.cancel()
-        running = set(self._sessions) | set(self._pending)
-        if running:
-            _, late = await asyncio.wait(running, timeout=deadline)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for connection in list(self._pending):
+            connection.close()
+        if self._sessions:
+            _, late = await asyncio.wait(set(self._sessions), timeout=deadline)
             for task in late:
                 log.warning("FastAGI session still running at the stop deadline: cancelled")
                 task.cancel()
@@ -131,40 +239,22 @@ class FastAgiServer:
             await self._server.wait_closed()
         log.info("FastAGI stopped")
 
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None  # start_server runs this callback as a task
-        self._pending.add(task)
-        try:
-            request = await self._read_request(reader)
-            self._pending.discard(task)
-            if request is not None:
-                self._sessions.add(task)
-                await self._serve(request, AgiSession(request, StreamLink(reader, writer)))
-        except asyncio.CancelledError:
-            pass  # stop(): a pending connection dropped, or a session past the deadline
-        finally:
-            self._pending.discard(task)
-            self._sessions.discard(task)
-            # After HANGUP Asterisk keeps the socket open: closing it is our job.
-            writer.close()
+    def _start_session(self, connection: AgiConnection, request: AgiRequest) -> None:
+        self._pending.discard(connection)
+        self._sessions.add(
+            asyncio.get_running_loop().create_task(self._run_session(connection, request))
+        )
 
-    async def _read_request(self, reader: asyncio.StreamReader) -> AgiRequest | None:
+    async def _run_session(self, connection: AgiConnection, request: AgiRequest) -> None:
         try:
-            async with asyncio.timeout(self._header_timeout):
-                block = await reader.readuntil(b"\n\n")
-            return parse_header_block(block)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            reason = "disconnected before the end of the agi_* block"
-        except asyncio.LimitOverrunError:
-            reason = f"agi_* block larger than {self._header_limit} bytes"
-        except TimeoutError:
-            reason = f"no complete agi_* block within {self._header_timeout} s"
-        except AgiHeaderError as exc:
-            reason = str(exc)
-        self._rejected += 1
-        log.debug("FastAGI connection rejected: %s", reason)
-        return None
+            await self._serve(request, AgiSession(request, connection))
+        except asyncio.CancelledError:
+            pass  # stop(): past the deadline
+        finally:
+            connection.close()
+            task = asyncio.current_task()
+            assert task is not None
+            self._sessions.discard(task)
 
     async def _serve(self, request: AgiRequest, session: AgiSession) -> None:
         handler = self._routes.get(request.route)
