@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,16 @@ from bridge.tickets import (
     TicketStore,
 )
 from routing.tickets import (
+    HANDLED,
+    TRANSITIONS,
     DeadlineRule,
     IllegalTransition,
     Kind,
     Platform,
     TicketStatus,
     Urgency,
+    is_linked_not_acted,
+    is_overdue,
 )
 from tests.bridge.test_tickets_model import county_to_12345_hops, draft_data
 from tests.redis_server import free_port, start_redis
@@ -390,3 +395,49 @@ async def test_unreachable_redis_fails_every_create_in_the_batch() -> None:
     )
     assert all(isinstance(r, redis_errors.ConnectionError) for r in results)
     await client.aclose()
+
+
+async def test_random_walk_keeps_indexes_in_step_with_the_pure_rules(
+    store: TicketStore, redis_client: aioredis.Redis, clock: Clock
+) -> None:
+    """Any sequence of moves, legal or not: every index agrees with routing.tickets."""
+    rng = random.Random(20261129)
+    keys = TicketKeys()
+    tickets = [
+        (await store.create(draft(), request_id=f"walk{n}", by="agent101")).ticket for n in range(4)
+    ]
+    moves = {t.id: 0 for t in tickets}
+    for _ in range(80):
+        ticket = rng.choice(tickets)
+        target = rng.choice(list(S))
+        clock.advance(minutes=rng.choice([0, 1, 20, 45, 600]))
+        legal = target in TRANSITIONS[ticket.status]
+        try:
+            moved = await store.transition(ticket.id, target, by="walker", note="因为")
+        except IllegalTransition:
+            assert not legal
+            moved = await store.get(ticket.id)
+        else:
+            assert legal
+            moves[ticket.id] += 1
+        tickets = [moved if t.id == moved.id else t for t in tickets]
+        overdue, idle = set(), set()
+        for t in tickets:
+            for status in S:
+                in_index = await redis_client.zscore(keys.by_status(status), t.id) is not None
+                assert in_index == (status is t.status), (t.id, status)
+            assert (await redis_client.zscore(keys.due, t.id) is not None) == (
+                t.status not in HANDLED
+            )
+            assert (await redis_client.zscore(keys.act_due, t.id) is not None) == (
+                t.status is S.ACCEPTED
+            )
+            assert len(await store.history(t.id)) == 1 + moves[t.id]
+            if is_overdue(t.status, t.created_at, RULE, clock.now):
+                overdue.add(t.id)
+            if is_linked_not_acted(t.status, t.accepted_at, RULE, clock.now):
+                idle.add(t.id)
+        assert {t.id for t in await store.search(TicketQuery(overdue=True))} == overdue
+        assert {t.id for t in await store.search(TicketQuery(not_acted=True))} == idle
+    assert sum(moves.values()) >= 15  # the walk really moved tickets, not only refused moves
+    assert {t.status for t in tickets} != {S.CREATED}
