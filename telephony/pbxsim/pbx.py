@@ -90,6 +90,12 @@ class EmulatedPBX:
             self._on_connect, self.ami_host, self._requested_port
         )
 
+    def set_ami_port(self, port: int) -> None:
+        """The port start() binds (0 = any free port)."""
+        if self._server is not None:
+            raise RuntimeError(f"PBX {self.name!r} already started")
+        self._requested_port = port
+
     @property
     def ami_port(self) -> int:
         if self._server is None:

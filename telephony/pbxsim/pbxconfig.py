@@ -105,12 +105,20 @@ class PBXConfig:
     channelvars: list[str]
     queues: dict[str, QueueConfig]
     directory: Path
+    ami_bindaddr: str = "127.0.0.1"  # manager.conf [general] bindaddr / port
+    ami_port: int = 5038
 
 
 def load_pbx_config(directory: Path) -> PBXConfig:
-    users, channelvars = _manager(read_conf(directory / "manager.conf"))
+    manager = read_conf(directory / "manager.conf")
+    users, channelvars = _manager(manager)
     queues = _queues(read_conf(directory / "queues.conf"))
-    return PBXConfig(users, channelvars, queues, directory)
+    config = PBXConfig(users, channelvars, queues, directory)
+    for section in manager:
+        if section.name == "general":
+            config.ami_bindaddr = section.get("bindaddr", config.ami_bindaddr) or "127.0.0.1"
+            config.ami_port = _int(section.get("port", "5038") or "5038", section.where)
+    return config
 
 
 def _manager(sections: list[Section]) -> tuple[dict[str, ManagerUser], list[str]]:
