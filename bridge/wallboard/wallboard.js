@@ -46,7 +46,8 @@ function sparkline(offered, early) {
   svg.setAttribute("class", "spark");
   const top = Math.max(1, ...offered, ...early);
   svg.appendChild(polyline(offered, top, "offered"));
-  svg.appendChild(polyline(early, top, "early"));
+  // A red line only when there was an early release: a quiet queue stays grey.
+  if (early.some((v) => v > 0)) svg.appendChild(polyline(early, top, "early"));
   return svg;
 }
 
