@@ -407,9 +407,13 @@ async def test_random_walk_keeps_indexes_in_step_with_the_pure_rules(
         (await store.create(draft(), request_id=f"walk{n}", by="agent101")).ticket for n in range(4)
     ]
     moves = {t.id: 0 for t in tickets}
+    seen: set[TicketStatus] = set()
     for _ in range(80):
         ticket = rng.choice(tickets)
-        target = rng.choice(list(S))
+        # Mostly legal moves (to get somewhere), and any state a third of the time.
+        legal_targets = sorted(TRANSITIONS[ticket.status])
+        pool = legal_targets if legal_targets and rng.random() < 2 / 3 else list(S)
+        target = rng.choice(pool)
         clock.advance(minutes=rng.choice([0, 1, 20, 45, 600]))
         legal = target in TRANSITIONS[ticket.status]
         try:
@@ -420,6 +424,7 @@ async def test_random_walk_keeps_indexes_in_step_with_the_pure_rules(
         else:
             assert legal
             moves[ticket.id] += 1
+            seen.add(target)
         tickets = [moved if t.id == moved.id else t for t in tickets]
         overdue, idle = set(), set()
         for t in tickets:
@@ -439,5 +444,6 @@ async def test_random_walk_keeps_indexes_in_step_with_the_pure_rules(
                 idle.add(t.id)
         assert {t.id for t in await store.search(TicketQuery(overdue=True))} == overdue
         assert {t.id for t in await store.search(TicketQuery(not_acted=True))} == idle
-    assert sum(moves.values()) >= 15  # the walk really moved tickets, not only refused moves
-    assert {t.status for t in tickets} != {S.CREATED}
+    # The walk really moved tickets through the machine, not only refused moves.
+    assert sum(moves.values()) >= 15
+    assert len(seen) >= 7
