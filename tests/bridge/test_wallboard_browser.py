@@ -41,10 +41,10 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def open_wallboard(browser: Browser, bridge: Bridge, token: str | None) -> Page:
+async def open_wallboard(browser: Browser, running: Bridge, token: str | None) -> Page:
     page = await browser.new_page(viewport={"width": 1920, "height": 1080})
     query = f"?token={token}" if token else ""
-    await page.goto(str(bridge.http.make_url(f"/wallboard{query}")))
+    await page.goto(str(running.http.make_url(f"/wallboard{query}")))
     return page
 
 
