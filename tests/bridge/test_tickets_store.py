@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -447,3 +450,39 @@ async def test_random_walk_keeps_indexes_in_step_with_the_pure_rules(
     # The walk really moved tickets through the machine, not only refused moves.
     assert sum(moves.values()) >= 15
     assert len(seen) >= 7
+
+
+ROUND_TRIPS = itertools.count()
+free_text = st.text(max_size=300)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    summary=free_text,
+    caller_name=st.one_of(st.none(), st.text(max_size=64)),
+    location=st.one_of(st.none(), free_text),
+    kind=st.sampled_from(list(Kind)),
+    urgency=st.sampled_from(list(Urgency)),
+)
+async def test_any_text_survives_the_trip_through_lua_and_redis(
+    store: TicketStore,
+    summary: str,
+    caller_name: str | None,
+    location: str | None,
+    kind: Kind,
+    urgency: Urgency,
+) -> None:
+    # Quotes, backslashes, NULs, emoji and Chinese pass through JSON, cjson and the hash.
+    sent = draft(
+        summary=summary, caller_name=caller_name, location=location, kind=kind, urgency=urgency
+    )
+    made = await store.create(sent, request_id=f"rt{next(ROUND_TRIPS)}", by="agent101")
+    stored = await store.get(made.ticket.id)
+    assert stored == made.ticket
+    assert (stored.summary, stored.caller_name, stored.location) == (
+        sent.summary,
+        sent.caller_name,
+        sent.location,
+    )
