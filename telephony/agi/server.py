@@ -62,9 +62,10 @@ class AgiConnection(asyncio.Protocol):
         self.header_deadline = self._loop.time() + self._server.header_timeout
 
     def data_received(self, data: bytes) -> None:
+        searched = max(len(self._buffer) - 1, 0)  # a "\n\n" may straddle two reads
         self._buffer += data
         if not self._session_started:
-            self._look_for_headers()
+            self._look_for_headers(searched)
         elif len(self._buffer) > 4 * self._server.header_limit:
             self._reject_flood()
         elif self._line_waiter is not None and b"\n" in data:
@@ -123,8 +124,8 @@ class AgiConnection(asyncio.Protocol):
 
     # the agi_* block
 
-    def _look_for_headers(self) -> None:
-        end = self._buffer.find(b"\n\n")
+    def _look_for_headers(self, start: int) -> None:
+        end = self._buffer.find(b"\n\n", start)
         if end < 0:
             if len(self._buffer) > self._server.header_limit:
                 self.reject(f"agi_* block larger than {self._server.header_limit} bytes")
