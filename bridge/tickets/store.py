@@ -82,6 +82,9 @@ class _CreateCall:
     fingerprint: str
 
 
+_DISTRICT = re.compile(r"\d{6}")
+
+
 @dataclass(frozen=True)
 class TicketQuery:
     """Filters that combine with AND; time bounds are on creation time, both inclusive."""
@@ -101,6 +104,8 @@ class TicketQuery:
             raise ValueError(f"limit must be 1..10000, got {self.limit}")
         if self.offset < 0:
             raise ValueError(f"offset must be >= 0, got {self.offset}")
+        if self.district is not None and not _DISTRICT.fullmatch(self.district):
+            raise ValueError(f"district must be a 6-digit code, got {self.district!r}")
         for name in ("since", "until"):
             moment = getattr(self, name)
             if moment is not None and moment.tzinfo is None:
@@ -109,8 +114,13 @@ class TicketQuery:
             raise ValueError("since is after until")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
 def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    """Whole milliseconds since the epoch, exact (no float rounding at the ms boundary)."""
+    return (moment - _EPOCH) // _MILLISECOND
 
 
 def _text(value: object) -> str:

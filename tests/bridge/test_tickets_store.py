@@ -344,6 +344,8 @@ async def test_bad_create_arguments_are_named(
 def test_bad_queries_are_named() -> None:
     with pytest.raises(ValueError, match="limit"):
         TicketQuery(limit=0)
+    with pytest.raises(ValueError, match="district must be a 6-digit code"):
+        TicketQuery(district="任城区")
     with pytest.raises(ValueError, match="since must carry a timezone"):
         TicketQuery(since=datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="since is after until"):
