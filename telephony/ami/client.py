@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from telephony.ami.errors import AMIAuthError, AMIConnectionError, AMIError, AMITimeout
-from telephony.ami.events import Event, to_event
+from telephony.ami.events import Event, GenericEvent, to_event
 from telephony.ami.parser import AMIParser, Message
 
 log = logging.getLogger(__name__)
@@ -215,10 +215,13 @@ class AMIClient:
         self._transport: asyncio.Transport | None = None
         self._lost: asyncio.Event = asyncio.Event()
         self._pending: dict[str, _Pending] = {}
+        self._open_lists: dict[str, _Pending] = {}  # list actions whose items are arriving
         self._ids = itertools.count(1)
         self._inline_by_name: dict[str, list[InlineHandler]] = {}
         self._inline_all: list[InlineHandler] = []
         self._subscriptions: list[Subscription] = []
+        # event name -> (inline handlers, subscriptions) that want it; cleared on any change
+        self._routes: dict[str, tuple[list[InlineHandler], list[Subscription]]] = {}
         self._resync_hooks: list[ResyncHook] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -230,6 +233,7 @@ class AMIClient:
         self, handler: InlineHandler, names: Iterable[str] | None = None
     ) -> None:
         """Call ``handler(event)`` inside the reader for the named events (all when None)."""
+        self._routes.clear()
         if names is None:
             self._inline_all.append(handler)
             return
@@ -244,12 +248,14 @@ class AMIClient:
             listener, None if names is None else frozenset(names), queue_size
         )
         self._subscriptions.append(subscription)
+        self._routes.clear()
         with contextlib.suppress(RuntimeError):  # no running loop yet: started by connect()
             subscription.start()
         return subscription
 
     async def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.remove(subscription)
+        self._routes.clear()
         await subscription.stop()
 
     def add_resync_hook(self, hook: ResyncHook) -> None:
@@ -369,7 +375,7 @@ class AMIClient:
             return
         self._lost.set()
         self._logged_in = False
-        pending, self._pending = self._pending, {}
+        pending, self._pending, self._open_lists = self._pending, {}, {}
         for item in pending.values():
             if not item.future.done():
                 item.future.set_exception(
@@ -425,21 +431,21 @@ class AMIClient:
             raise AMITimeout(name, f"no complete reply within {limit} s") from None
         finally:
             self._pending.pop(action_id, None)
+            self._open_lists.pop(action_id, None)
 
     # --- the reader ---------------------------------------------------------------------
 
     def _on_message(self, message: Message) -> None:
-        fields = message.fields
-        if "Event" not in fields:
+        name = message.event
+        if name is None:
             self._on_response(message)
             return
-        action_id = fields.get("ActionID")
-        if action_id is not None:
-            pending = self._pending.get(action_id)
-            if pending is not None and pending.response is not None:
+        if self._open_lists:  # only then are events' ActionIDs worth a look
+            pending = self._open_lists.get(message.fields.get("ActionID", ""))
+            if pending is not None:
                 self._collect(pending, message)
                 return
-        self._dispatch(to_event(message), message)
+        self._dispatch(name, message)
 
     def _on_response(self, message: Message) -> None:
         pending = self._pending.get(message.fields.get("ActionID", ""))
@@ -449,6 +455,7 @@ class AMIClient:
             pending.future.set_exception(AMIError(pending.action, message.get("Message")))
         elif pending.is_list and message.fields.get("EventList") == "start":
             pending.response = message  # items follow, then the ...Complete event
+            self._open_lists[message.fields.get("ActionID", "")] = pending
         else:
             pending.future.set_result(ActionResult(message))
 
@@ -456,6 +463,7 @@ class AMIClient:
         event = to_event(message)
         if message.fields.get("EventList") == "Complete":
             assert pending.response is not None
+            self._open_lists.pop(message.fields.get("ActionID", ""), None)
             if pending.future.done():
                 return  # timed out meanwhile
             result = ActionResult(pending.response, pending.events, event)
@@ -469,25 +477,29 @@ class AMIClient:
         else:
             pending.events.append(event)
 
-    def _run_inline(self, handlers: list[InlineHandler], event: Event) -> None:
-        for handler in handlers:
+    def _listeners(self, name: str) -> tuple[list[InlineHandler], list[Subscription]]:
+        found = self._routes.get(name)
+        if found is None:
+            inline = self._inline_by_name.get(name, []) + self._inline_all
+            subscribed = [s for s in self._subscriptions if s.names is None or name in s.names]
+            found = self._routes[name] = (inline, subscribed)
+        return found
+
+    def _dispatch(self, name: str, message: Message) -> None:
+        self.stats.events += 1
+        inline, subscribed = self._listeners(name)
+        if not inline and not subscribed:
+            return  # nobody listens: not even split into headers
+        event = to_event(message)
+        problems = event.problems if isinstance(event, GenericEvent) else message.problems
+        if problems:
+            self.stats.malformed += 1
+            log.warning("AMI %s event malformed: %s", name, "; ".join(problems))
+        for handler in inline:
             try:
                 handler(event)
             except Exception:
                 self.stats.handler_errors += 1
-                log.exception("AMI inline handler %r failed on %s", handler, event.name)
-
-    def _dispatch(self, event: Event, message: Message) -> None:
-        self.stats.events += 1
-        problems = message.problems or getattr(event, "problems", None)
-        if problems:
-            self.stats.malformed += 1
-            log.warning("AMI %s event malformed: %s", event.name, "; ".join(problems))
-        handlers = self._inline_by_name.get(event.name)
-        if handlers:
-            self._run_inline(handlers, event)
-        if self._inline_all:
-            self._run_inline(self._inline_all, event)
-        for subscription in self._subscriptions:
-            if subscription.names is None or event.name in subscription.names:
-                subscription.offer(event)
+                log.exception("AMI inline handler %r failed on %s", handler, name)
+        for subscription in subscribed:
+            subscription.offer(event)

@@ -20,8 +20,8 @@ _END = b"\r\n\r\n"
 _VARIABLE_SUFFIX = "ChanVariable"
 
 
-class Message:
-    """One AMI message: a response to an action, or an event."""
+class Headers:
+    """The parsed headers of one message."""
 
     __slots__ = ("fields", "problems", "repeated", "variables")
 
@@ -31,8 +31,51 @@ class Message:
         self.repeated: dict[str, list[str]] = {}  # header seen more than once -> all values
         self.problems: list[str] = []  # malformed lines, reported, never fatal
 
+
+class Message:
+    """One AMI message: a response to an action, or an event.
+
+    Headers are parsed on first use: the reader only needs the event name to decide whether
+    anyone listens, and events nobody asked for are never split into headers.
+    """
+
+    __slots__ = ("_headers", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text  # the decoded message, CRLF-separated, without the blank line
+        self._headers: Headers | None = None
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = parse_headers(self.text)
+        return self._headers
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return self.headers.fields
+
+    @property
+    def variables(self) -> dict[str, dict[str, str]]:
+        return self.headers.variables
+
+    @property
+    def repeated(self) -> dict[str, list[str]]:
+        return self.headers.repeated
+
+    @property
+    def problems(self) -> list[str]:
+        return self.headers.problems
+
     @property
     def event(self) -> str | None:
+        """The event name; None for a reply to an action."""
+        text = self.text
+        if text.startswith("Event: "):  # Asterisk puts it first: no need to parse
+            end = text.find("\r\n")
+            return text[7:] if end < 0 else text[7:end]
+        if text.startswith("Response: "):
+            return None
         return self.fields.get("Event")
 
     @property
@@ -42,7 +85,7 @@ class Message:
         ``OriginateResponse`` is an event that carries a ``Response`` header too, so ``Event``
         decides.
         """
-        if "Event" in self.fields:
+        if self.event is not None:
             return None
         return self.fields.get("Response")
 
@@ -62,21 +105,26 @@ class Message:
         return []
 
     def __repr__(self) -> str:
-        return f"Message({self.fields!r}, variables={self.variables!r})"
+        return f"Message({self.text!r})"
 
 
 def parse_message(text: str) -> Message:
-    """Parses the text of one message (headers separated by CRLF, no closing blank line)."""
+    """The message for the text of one message (CRLF-separated, no closing blank line)."""
+    return Message(text)
+
+
+def parse_headers(text: str) -> Headers:
+    """Splits a message's text into headers."""
     pairs = [line.split(": ", 1) for line in text.split("\r\n")]
     try:
         fields = dict(pairs)  # the fast path: done in C when every line is "Name: value"
     except ValueError:
         return _parse_line_by_line(text)
-    message = Message()
-    message.fields = fields
+    headers = Headers()
+    headers.fields = fields
     if _VARIABLE_SUFFIX in text:
         # Repeated ChanVariable lines collapsed in the dict: collect them from the pairs.
-        variables = message.variables
+        variables = headers.variables
         for key, value in [pair for pair in pairs if _VARIABLE_SUFFIX in pair[0]]:
             if not _is_variable_header(key):
                 continue
@@ -89,15 +137,15 @@ def parse_message(text: str) -> Message:
             return _parse_line_by_line(text)  # a header repeated, or a variable set twice
     elif len(fields) != len(pairs):
         return _parse_line_by_line(text)  # a header repeated: keep every value
-    return message
+    return headers
 
 
 def _is_variable_header(name: str) -> bool:
     return name.endswith(_VARIABLE_SUFFIX) or name.startswith("ChanVariable(")
 
 
-def _parse_line_by_line(text: str) -> Message:
-    message = Message()
+def _parse_line_by_line(text: str) -> Headers:
+    message = Headers()
     fields = message.fields
     for line in text.split("\r\n"):
         name, sep, value = line.partition(": ")
@@ -119,7 +167,7 @@ def _parse_line_by_line(text: str) -> Message:
     return message
 
 
-def _add_variable(message: Message, name: str, value: str) -> None:
+def _add_variable(message: Headers, name: str, value: str) -> None:
     key = name.split("(", 1)[0]
     var_name, sep, var_value = value.partition("=")
     if not sep:
@@ -163,7 +211,7 @@ class AMIParser:
             return []
         self._buffer = buffer[end + 4 :]
         texts = self._decode(buffer[:end]).split("\r\n\r\n")
-        return [parse_message(text) for text in texts if text]
+        return [Message(text) for text in texts if text]
 
     def _take_banner(self, buffer: bytes) -> bytes:
         end = buffer.find(b"\r\n")
