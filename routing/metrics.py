@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 MINUTE = 60
@@ -40,6 +40,8 @@ class CallerOutcome:
 
     joined_at: UNIX seconds when the caller joined the queue; wait: seconds in the queue until
     the outcome (for ANSWERED the time to answer). platform/district may be "" when unknown.
+    caller_id (e.g. the channel's Uniqueid), when given, makes a replayed outcome (after an AMI
+    reconnect and resync) count once: the same queue, caller_id and join minute is ignored.
     """
 
     queue: str
@@ -48,6 +50,7 @@ class CallerOutcome:
     wait: float
     platform: str = ""
     district: str = ""
+    caller_id: str = ""
 
     def __post_init__(self) -> None:
         if not self.queue:
@@ -188,12 +191,17 @@ class QueueMetrics:
         self._newest_minute = 0
         self._pruned_below = 0
         self.dropped_late = 0  # outcomes whose join minute was already pruned
+        self.duplicates_ignored = 0  # outcomes seen before (same queue, caller_id, minute)
+        self._seen: dict[int, set[tuple[str, str]]] = {}  # join minute -> (queue, caller_id)
 
     def add(self, record: CallerOutcome) -> None:
         """Count one outcome in the bucket of its join minute, for each scope it belongs to."""
         minute = int(record.joined_at // MINUTE)
         if minute < self._pruned_below:
             self.dropped_late += 1
+            return
+        if record.caller_id and self._seen_before(minute, record):
+            self.duplicates_ignored += 1
             return
         key = (record.queue, record.platform, record.district)
         scopes = self._scope_cache.get(key)
@@ -210,6 +218,21 @@ class QueueMetrics:
         if minute > self._newest_minute:
             self._newest_minute = minute
             self._prune(minute - self.config.retention_minutes)
+
+    @property
+    def tracked_callers(self) -> int:
+        """Caller ids remembered for de-duplication (bounded by the retention)."""
+        return sum(len(seen) for seen in self._seen.values())
+
+    def _seen_before(self, minute: int, record: CallerOutcome) -> bool:
+        seen = self._seen.get(minute)
+        if seen is None:
+            seen = self._seen[minute] = set()
+        key = (record.queue, record.caller_id)
+        if key in seen:
+            return True
+        seen.add(key)
+        return False
 
     def _scopes_of(self, record: CallerOutcome) -> tuple[Scope, ...]:
         scopes = [Scope("queue", record.queue), ALL]
@@ -245,7 +268,8 @@ class QueueMetrics:
         # Runs only when the newest minute moves on, so its cost is spread over a minute.
         if below <= self._pruned_below:
             return
-        for per_minute in self._buckets.values():
+        per_minute_maps: list[dict[int, Any]] = [*self._buckets.values(), self._seen]
+        for per_minute in per_minute_maps:
             for minute in [m for m in per_minute if m < below]:
                 del per_minute[minute]
         self._pruned_below = below

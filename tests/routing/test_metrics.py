@@ -128,6 +128,23 @@ def test_old_buckets_are_pruned_and_late_outcomes_counted_apart() -> None:
     metrics.add(outcome(5, OUT.ANSWERED, 1))  # a late outcome for a pruned minute
     assert metrics.dropped_late == 1
     assert len(metrics.buckets(Q110)) == 1
+    metrics.add(CallerOutcome("q", NOON, OUT.ANSWERED, 1, caller_id="old"))  # pruned minute
+    metrics.add(CallerOutcome("q", NOON + 2 * 86400, OUT.ANSWERED, 1, caller_id="a"))
+    metrics.add(CallerOutcome("q", NOON + 3 * 86400, OUT.ANSWERED, 1, caller_id="b"))
+    assert metrics.tracked_callers == 1  # duplicate tracking is pruned with the buckets
+
+
+def test_a_replayed_outcome_counts_once() -> None:
+    metrics = QueueMetrics()
+    first = CallerOutcome("q110-city", NOON, OUT.ABANDONED, 12, caller_id="1764400000.7")
+    metrics.add(first)
+    metrics.add(first)  # replayed after an AMI reconnect
+    metrics.add(CallerOutcome("q12345", NOON, OUT.ANSWERED, 3, caller_id="1764400000.7"))
+    metrics.add(CallerOutcome("q110-city", NOON, OUT.ANSWERED, 3))  # no id: always counted
+    metrics.add(CallerOutcome("q110-city", NOON, OUT.ANSWERED, 3))
+    assert metrics.last(Q110, 5, NOON).offered == 3
+    assert metrics.last(ALL, 5, NOON).offered == 4
+    assert metrics.duplicates_ignored == 1
 
 
 @pytest.mark.parametrize(
