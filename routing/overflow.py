@@ -1,0 +1,507 @@
+"""Surge overflow policy for the 110 centres: queue states and configuration in, a plan out.
+
+Pure and deterministic: no I/O, no clock, no asyncio. The caller (the bridge's overflow
+controller, or the surge simulation) passes a snapshot of every centre's queue, the time, and the
+state the previous plan returned; it applies the new plan's actions and keeps its state.
+
+Mechanism — *mutual aid while a surge lasts* (docs/overflow.md has it in Asterisk terms):
+- A centre whose callers wait with no own seat free, under real pressure, becomes *supported*
+  at once; it stays supported until its pressure has stayed low for `hold_s` (hysteresis).
+- While any centre is supported there is an aid group. Every centre that is not surging and has
+  more free seats than it keeps back becomes a *donor*, and stays one while the group lasts.
+- Each donor lends a fixed set of members (all but `min_free_seats`, at most `max_lend`) to every
+  other centre of the group, at penalty 1 (neighbour), 2 (the city centre) or 3 (any other).
+  Into another donor's own queue (weight 10, like its own: mutual aid between donors), or into a
+  supported non-donor's aid queue (weight 0: donors' own callers first, then the surged ones).
+- A supported centre that is not a donor has its routing flag on: new calls for the district go to
+  its aid queue, where the lent members are (StartSupport / StopSupport).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Literal
+
+CentreLevel = Literal["city", "county"]
+
+# Penalties of lent members: Asterisk rings lower penalties first, which is how "neighbouring
+# districts first, then the city centre" reaches the PBX.
+PENALTY_NEIGHBOUR = 1
+PENALTY_CITY = 2
+PENALTY_OTHER = 3
+
+
+@dataclass(frozen=True)
+class CentrePolicy:
+    """What the operator configures per centre."""
+
+    code: str
+    level: CentreLevel
+    neighbours: tuple[str, ...] = ()
+    min_free_seats: int = 1  # members never lent: they answer only their own centre's callers
+    max_lend: int = 4  # cap on members this centre lends at once
+    queue: str = ""  # its own Asterisk queue; default q110-<code>
+    aid_queue: str = ""  # the queue support members join for it; default q110-aid-<code>
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            raise ValueError("centre code must not be empty")
+        if self.level not in ("city", "county"):
+            raise ValueError(
+                f"centre {self.code}: level must be 'city' or 'county', got {self.level!r}"
+            )
+        if self.min_free_seats < 0:
+            raise ValueError(
+                f"centre {self.code}: min_free_seats must be >= 0, got {self.min_free_seats}"
+            )
+        if self.max_lend < 0:
+            raise ValueError(f"centre {self.code}: max_lend must be >= 0, got {self.max_lend}")
+        if self.code in self.neighbours:
+            raise ValueError(f"centre {self.code}: lists itself as a neighbour")
+        if not self.queue:
+            object.__setattr__(self, "queue", f"q110-{self.code}")
+        if not self.aid_queue:
+            object.__setattr__(self, "aid_queue", f"q110-aid-{self.code}")
+
+
+@dataclass(frozen=True)
+class OverflowConfig:
+    """Thresholds of the policy and the centres it may move seats between."""
+
+    centres: tuple[CentrePolicy, ...]
+    handle_time_s: float = 90.0  # mean handle time: turns an arrival rate into seats of work
+    activate_pressure: float = 1.5  # pressure at which a waiting caller starts support
+    activate_wait_s: float = 20.0  # a caller waiting this long starts support whatever the rate
+    release_pressure: float = 0.8  # below this with nobody waiting counts as low
+    hold_s: float = 180.0  # how long pressure must stay low before support is released
+    stand_down_pressure: float = 1.3  # smoothed pressure at which a centre stops lending
+    stand_down_smoothing_s: float = 300.0  # time constant of that smoothing
+
+    def __post_init__(self) -> None:
+        codes = [c.code for c in self.centres]
+        if not codes:
+            raise ValueError("the overflow configuration needs at least one centre")
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"centre codes must be unique, got {codes}")
+        for centre in self.centres:
+            unknown = [n for n in centre.neighbours if n not in codes]
+            if unknown:
+                raise ValueError(f"centre {centre.code}: unknown neighbours {unknown}")
+        for name in (
+            "handle_time_s",
+            "activate_pressure",
+            "activate_wait_s",
+            "hold_s",
+            "stand_down_pressure",
+            "stand_down_smoothing_s",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if not 0 <= self.release_pressure < min(self.activate_pressure, self.stand_down_pressure):
+            raise ValueError(
+                "release_pressure must be >= 0 and below activate_pressure and "
+                f"stand_down_pressure (got {self.release_pressure}, {self.activate_pressure}, "
+                f"{self.stand_down_pressure}): that gap is the hysteresis"
+            )
+
+    @cached_property
+    def by_code(self) -> dict[str, CentrePolicy]:
+        return {c.code: c for c in self.centres}
+
+
+@dataclass(frozen=True)
+class CentreState:
+    """One centre's queue as the live model sees it at one instant."""
+
+    code: str
+    members: tuple[str, ...]  # own logged-in members (interfaces), in queue order
+    busy: int  # own members on a call (their own centre's or a lent one)
+    waiting: int  # callers of this district waiting (own queue and aid queue)
+    longest_wait_s: float  # 0 when nobody waits
+    arrival_rate: float  # calls per second over the recent window
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.busy <= len(self.members):
+            raise ValueError(
+                f"centre {self.code}: busy={self.busy} outside 0..{len(self.members)} members"
+            )
+        if self.waiting < 0 or self.longest_wait_s < 0 or self.arrival_rate < 0:
+            raise ValueError(
+                f"centre {self.code}: waiting, longest_wait_s and arrival_rate must be >= 0"
+            )
+
+    @property
+    def available(self) -> int:
+        return len(self.members) - self.busy
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The numbers a decision was taken on; every action carries them so it can be explained."""
+
+    code: str
+    pressure: float  # (arrival_rate × handle time + waiting) / seats
+    smoothed_pressure: float
+    waiting: int
+    longest_wait_s: float
+    available: int
+    seats: int
+    arrival_rate: float
+
+    def describe(self) -> str:
+        return (
+            f"{self.code}: pressure {self.pressure:.2f} (smoothed {self.smoothed_pressure:.2f}), "
+            f"{self.waiting} waiting (longest {self.longest_wait_s:.0f} s), "
+            f"{self.available}/{self.seats} seats free, {self.arrival_rate * 3600:.0f} calls/h"
+        )
+
+
+def pressure_of(state: CentreState, handle_time_s: float) -> float:
+    """The work asked of a centre, in seats — arrivals turned into busy seats plus the callers
+    already queued — per own seat. At 1 the centre only just keeps up."""
+    seats = len(state.members)
+    demand = state.arrival_rate * handle_time_s + state.waiting
+    if seats == 0:
+        return math.inf if demand > 0 else 0.0
+    return demand / seats
+
+
+# --- actions: each is one direct AMI/AGI step for the bridge ------------------------------------
+
+
+@dataclass(frozen=True)
+class StartSupport:
+    """Routing flag on: the AGI route sends new calls for the district to `aid_queue` (district kept
+    on the call), and callers waiting in `queue` are withdrawn there (QueueWithdrawCaller)."""
+
+    centre: str
+    queue: str
+    aid_queue: str
+    reason: str
+    figures: Figures
+
+    def explain(self) -> str:
+        return (
+            f"start support for {self.centre}: new calls to {self.aid_queue}, waiting callers "
+            f"withdrawn from {self.queue}; because {self.reason}; {self.figures.describe()}"
+        )
+
+
+@dataclass(frozen=True)
+class StopSupport:
+    """Routing flag off: new calls for the district go to its own queue again."""
+
+    centre: str
+    reason: str
+    figures: Figures
+
+    def explain(self) -> str:
+        return f"stop support for {self.centre}: {self.reason}; {self.figures.describe()}"
+
+
+@dataclass(frozen=True)
+class Loan:
+    """Member `member` of centre `donor` sits in `queue` (serving `recipient`) at `penalty`."""
+
+    member: str
+    donor: str
+    recipient: str
+    queue: str
+    penalty: int
+
+
+@dataclass(frozen=True)
+class LendMember:
+    """AMI QueueAdd Queue=loan.queue Interface=loan.member Penalty=loan.penalty."""
+
+    loan: Loan
+    donor_figures: Figures
+    recipient_figures: Figures
+
+    def explain(self) -> str:
+        return (
+            f"lend {self.loan.member} of {self.loan.donor} to {self.loan.queue} at penalty "
+            f"{self.loan.penalty}; donor {self.donor_figures.describe()}; recipient "
+            f"{self.recipient_figures.describe()}"
+        )
+
+
+@dataclass(frozen=True)
+class ReturnMember:
+    """AMI QueueRemove Queue=loan.queue Interface=loan.member (a call in progress goes on)."""
+
+    loan: Loan
+    reason: str
+
+    def explain(self) -> str:
+        return (
+            f"return {self.loan.member} from {self.loan.queue} to {self.loan.donor}: {self.reason}"
+        )
+
+
+Action = StartSupport | StopSupport | LendMember | ReturnMember
+
+
+@dataclass(frozen=True)
+class Support:
+    """A supported centre with its hysteresis clock."""
+
+    since: float
+    low_since: float | None = None  # first tick of the current low stretch
+
+
+@dataclass(frozen=True)
+class OverflowState:
+    """What the policy remembers between ticks; start with `OverflowState()`."""
+
+    now: float | None = None  # time of the tick that produced this state
+    supported: Mapping[str, Support] = field(default_factory=dict)
+    smoothed: Mapping[str, float] = field(default_factory=dict)  # smoothed pressure per centre
+    surging: frozenset[str] = frozenset()  # over their own capacity for minutes: lend nothing
+    donors: frozenset[str] = frozenset()
+    routed: frozenset[str] = frozenset()  # routing flag on (supported and not donors)
+    lent: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # donor → members lent
+    loans: frozenset[Loan] = frozenset()
+
+
+@dataclass(frozen=True)
+class Plan:
+    now: float
+    actions: tuple[Action, ...]
+    state: OverflowState
+    notes: tuple[str, ...] = ()
+
+    def explain(self) -> list[str]:
+        return [a.explain() for a in self.actions] + list(self.notes)
+
+
+# --- the decision --------------------------------------------------------------------------------
+
+
+def decide(
+    config: OverflowConfig,
+    centres: Iterable[CentreState],
+    previous: OverflowState,
+    now: float,
+) -> Plan:
+    """One tick of the policy: who is supported, who lends, which members sit in which queue."""
+    states = {s.code: s for s in centres}
+    missing = [c.code for c in config.centres if c.code not in states]
+    unknown = [code for code in states if code not in config.by_code]
+    if missing or unknown:
+        raise ValueError(
+            f"queue states must match the configured centres: missing {missing}, unknown {unknown}"
+        )
+    if previous.now is not None and now < previous.now:
+        raise ValueError(f"time went backwards: {now} after {previous.now}")
+    # Plain floats first; Figures objects are built only for centres an action names, because the
+    # simulation calls this every simulated second.
+    pressure = {code: pressure_of(s, config.handle_time_s) for code, s in states.items()}
+    elapsed = 0.0 if previous.now is None else now - previous.now
+    smoothed = _smooth(previous.smoothed, pressure, elapsed, config.stand_down_smoothing_s)
+
+    def figures(code: str) -> Figures:
+        s = states[code]
+        return Figures(
+            code,
+            pressure[code],
+            smoothed[code],
+            s.waiting,
+            s.longest_wait_s,
+            s.available,
+            len(s.members),
+            s.arrival_rate,
+        )
+
+    supported, started, ended = _update_support(config, states, pressure, previous.supported, now)
+    surging = _surging(config, smoothed, previous.surging)
+    donors = _choose_donors(config, states, supported, surging, previous.donors)
+    routed = frozenset(supported) - donors
+    lent = {d: _lent_members(config.by_code[d], states[d].members) for d in sorted(donors)}
+
+    actions: list[Action] = []
+    for code in sorted(routed - previous.routed):
+        reason = started.get(code) or "it now has no seat to spare, so it stops lending"
+        policy = config.by_code[code]
+        actions.append(StartSupport(code, policy.queue, policy.aid_queue, reason, figures(code)))
+    for code in sorted(previous.routed - routed):
+        reason = ended.get(code) or "it has seats to spare again and lends them (mutual aid)"
+        actions.append(StopSupport(code, reason, figures(code)))
+
+    if donors == previous.donors and routed == previous.routed and lent == previous.lent:
+        wanted = previous.loans  # same group, same members: same loans, nothing to send
+    else:
+        wanted = _loans(config, lent, frozenset(supported) | donors, donors)
+        for loan in sorted(previous.loans - wanted, key=_loan_key):
+            actions.append(ReturnMember(loan, _return_reason(loan, supported, donors, surging)))
+        for loan in sorted(wanted - previous.loans, key=_loan_key):
+            actions.append(LendMember(loan, figures(loan.donor), figures(loan.recipient)))
+
+    notes = []
+    if supported and not any(lent.values()):
+        notes.append(
+            "no centre has seats to spare: supported centres keep their own seats only "
+            f"(supported: {', '.join(sorted(supported))}; "
+            f"surging: {', '.join(sorted(surging)) or '-'})"
+        )
+    state = OverflowState(now, supported, smoothed, surging, donors, routed, lent, wanted)
+    return Plan(now=now, actions=tuple(actions), state=state, notes=tuple(notes))
+
+
+def _smooth(
+    previous: Mapping[str, float], pressure: Mapping[str, float], elapsed_s: float, tau_s: float
+) -> dict[str, float]:
+    """Exponentially smoothed pressure. A 3-seat centre sees about one call a minute, so one
+    tick's pressure is mostly noise; whether a centre is *surging* is judged on this instead."""
+    keep = math.exp(-elapsed_s / tau_s)
+    return {
+        code: p + (previous[code] - p) * keep if code in previous else p
+        for code, p in pressure.items()
+    }
+
+
+def _update_support(
+    config: OverflowConfig,
+    states: Mapping[str, CentreState],
+    pressure: Mapping[str, float],
+    previous: Mapping[str, Support],
+    now: float,
+) -> tuple[dict[str, Support], dict[str, str], dict[str, str]]:
+    """Hysteresis per centre: on at the first tick that shows pressure, off only after `hold_s`
+    of low pressure in a row. Returns the supported centres and why some started or ended."""
+    supported: dict[str, Support] = {}
+    started: dict[str, str] = {}
+    ended: dict[str, str] = {}
+    for code, state in states.items():
+        current = previous.get(code)
+        if current is None:
+            reason = _activation_reason(config, state, pressure[code])
+            if reason:
+                supported[code] = Support(since=now)
+                started[code] = reason
+        elif state.waiting or pressure[code] >= config.release_pressure:
+            # Not low: the hold clock starts again from zero.
+            supported[code] = current if current.low_since is None else Support(current.since)
+        elif current.low_since is not None and now - current.low_since >= config.hold_s:
+            ended[code] = (
+                f"pressure low (< {config.release_pressure}, nobody waiting) for "
+                f"{now - current.low_since:.0f} s"
+            )
+        elif current.low_since is None:
+            supported[code] = Support(current.since, low_since=now)
+        else:
+            supported[code] = current
+    return supported, started, ended
+
+
+def _activation_reason(config: OverflowConfig, state: CentreState, pressure: float) -> str:
+    """Why support should start now, or '' if not. Someone must be waiting with no own seat free
+    (what callers feel); the rate or the wait says it is more than a blip."""
+    if state.waiting == 0 or state.busy < len(state.members):
+        return ""
+    if pressure >= config.activate_pressure:
+        return f"pressure {pressure:.2f} >= {config.activate_pressure} with no seat free"
+    if state.longest_wait_s >= config.activate_wait_s:
+        return f"a caller has waited {state.longest_wait_s:.0f} s >= {config.activate_wait_s:.0f} s"
+    return ""
+
+
+def _surging(
+    config: OverflowConfig, smoothed: Mapping[str, float], previous: frozenset[str]
+) -> frozenset[str]:
+    """Centres carrying more than their seats over minutes. Hysteresis: in at
+    `stand_down_pressure`, out only below `release_pressure`."""
+    return frozenset(
+        code
+        for code, p in smoothed.items()
+        if p >= config.stand_down_pressure or (code in previous and p >= config.release_pressure)
+    )
+
+
+def _choose_donors(
+    config: OverflowConfig,
+    states: Mapping[str, CentreState],
+    supported: Mapping[str, Support],
+    surging: frozenset[str],
+    previous: frozenset[str],
+) -> frozenset[str]:
+    """Donors exist while any centre is supported. A centre that is not surging joins when it has
+    more free seats than it keeps back, and stays while the group lasts or until it surges: its
+    lent members answer its own callers first anyway, so they are not pulled back and forth as
+    its seats fill and empty. When every county surges, only the city (if it can) lends."""
+    if not supported:
+        return frozenset()
+    donors = set()
+    for centre in config.centres:
+        code = centre.code
+        if code in surging:
+            continue
+        state = states[code]
+        if code in previous or state.available - state.waiting > centre.min_free_seats:
+            donors.add(code)
+    return frozenset(donors)
+
+
+def lendable_count(centre: CentrePolicy, seats: int) -> int:
+    """How many members a donor with `seats` logged-in members may lend."""
+    return max(0, min(centre.max_lend, seats - centre.min_free_seats))
+
+
+@lru_cache(maxsize=1024)  # the same few (centre, members) pairs come back every tick
+def _lent_members(centre: CentrePolicy, members: tuple[str, ...]) -> tuple[str, ...]:
+    """The last members in queue order, always the same ones: the first `min_free_seats` stay
+    home, and with strategy `linear` own callers ring them first."""
+    count = lendable_count(centre, len(members))
+    return members[len(members) - count :] if count else ()
+
+
+def _loans(
+    config: OverflowConfig,
+    lent: Mapping[str, tuple[str, ...]],
+    group: frozenset[str],
+    donors: frozenset[str],
+) -> frozenset[Loan]:
+    """Every donor's lent members join every other group centre: a donor's own queue (mutual aid
+    between donors) or a supported centre's aid queue."""
+    loans: set[Loan] = set()
+    for donor, members in lent.items():
+        for recipient in group - {donor}:
+            policy = config.by_code[recipient]
+            queue = policy.queue if recipient in donors else policy.aid_queue
+            penalty = _penalty(config, donor, recipient)
+            loans.update(Loan(m, donor, recipient, queue, penalty) for m in members)
+    return frozenset(loans)
+
+
+def _penalty(config: OverflowConfig, donor: str, recipient: str) -> int:
+    donor_policy = config.by_code[donor]
+    if recipient in donor_policy.neighbours or donor in config.by_code[recipient].neighbours:
+        return PENALTY_NEIGHBOUR
+    if donor_policy.level == "city":
+        return PENALTY_CITY
+    return PENALTY_OTHER
+
+
+def _return_reason(
+    loan: Loan,
+    supported: Mapping[str, Support],
+    donors: frozenset[str],
+    surging: frozenset[str],
+) -> str:
+    if not supported:
+        return "no centre needs support any more"
+    if loan.donor in surging:
+        return f"{loan.donor} is surging itself and keeps its seats"
+    if loan.donor not in donors:
+        return f"{loan.donor} no longer lends"
+    if loan.recipient in supported or loan.recipient in donors:
+        return f"{loan.recipient} changed role, the member moves to its other queue"
+    return f"{loan.recipient} left the aid group"
+
+
+def _loan_key(loan: Loan) -> tuple[str, str, str, str]:
+    return (loan.recipient, loan.queue, loan.donor, loan.member)
