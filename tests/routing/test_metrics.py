@@ -130,7 +130,7 @@ def test_old_buckets_are_pruned_and_late_outcomes_counted_apart() -> None:
     assert len(metrics.buckets(Q110)) == 1
     metrics.add(CallerOutcome("q", NOON, OUT.ANSWERED, 1, caller_id="old"))  # pruned minute
     metrics.add(CallerOutcome("q", NOON + 2 * 86400, OUT.ANSWERED, 1, caller_id="a"))
-    metrics.add(CallerOutcome("q", NOON + 3 * 86400, OUT.ANSWERED, 1, caller_id="b"))
+    metrics.add(CallerOutcome("q", NOON + 4 * 86400, OUT.ANSWERED, 1, caller_id="b"))
     assert metrics.tracked_callers == 1  # duplicate tracking is pruned with the buckets
 
 
