@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from telephony.ami.errors import AMIAuthError, AMIConnectionError, AMIError, AMITimeout
-from telephony.ami.events import Event, GenericEvent, to_event
+from telephony.ami.events import Event, GenericEvent, OriginateResponse, to_event
 from telephony.ami.parser import AMIParser, Message
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,7 @@ class AMIClient:
         self._lost: asyncio.Event = asyncio.Event()
         self._pending: dict[str, _Pending] = {}
         self._open_lists: dict[str, _Pending] = {}  # list actions whose items are arriving
+        self._originates: dict[str, asyncio.Future[OriginateResponse]] = {}  # by ActionID
         self._ids = itertools.count(1)
         self._inline_by_name: dict[str, list[InlineHandler]] = {}
         self._inline_all: list[InlineHandler] = []
@@ -411,16 +412,50 @@ class AMIClient:
     def _future() -> asyncio.Future[ActionResult]:
         return asyncio.get_running_loop().create_future()
 
+    async def originate(
+        self, *, time_limit: float | None = None, **headers: HeaderValue
+    ) -> OriginateResponse:
+        """Originate with ``Async: true`` and wait for the outcome.
+
+        Asterisk answers ``Success`` at once ("Originate successfully queued") and reports the
+        outcome later in an ``OriginateResponse`` event with the action's ActionID:
+        ``.success`` False with ``.reason`` 0/3/5 when the call failed (trace 15). The time
+        limit defaults to ``action_timeout`` plus the ``Timeout`` header (ms, 30 s if absent).
+        """
+        if time_limit is None:
+            ring = headers.get("Timeout", 30_000)
+            if not isinstance(ring, int | str) or not str(ring).isdigit():
+                raise ValueError(f"Originate Timeout must be milliseconds, got {ring!r}")
+            time_limit = self.action_timeout + int(ring) / 1000
+        action_id = self._next_action_id("Originate")
+        outcome: asyncio.Future[OriginateResponse] = asyncio.get_running_loop().create_future()
+        self._originates[action_id] = outcome
+        try:
+            async with asyncio.timeout(time_limit):
+                pending = _Pending("Originate", self._future(), False)
+                await self._send(
+                    "Originate", {**headers, "Async": "true"}, None, pending, action_id
+                )
+                return await outcome
+        except TimeoutError:
+            raise AMITimeout("Originate", f"no OriginateResponse within {time_limit} s") from None
+        finally:
+            self._originates.pop(action_id, None)
+
+    def _next_action_id(self, name: str) -> str:
+        return f"{name.lower()}-{next(self._ids)}"
+
     async def _send(
         self,
         name: str,
         headers: Mapping[str, HeaderValue],
         time_limit: float | None,
         pending: _Pending,
+        action_id: str | None = None,
     ) -> ActionResult:
         if self._transport is None or self._lost.is_set():
             raise AMIConnectionError(name, f"not connected to {self.host}:{self.port}")
-        action_id = f"{name.lower()}-{next(self._ids)}"
+        action_id = action_id or self._next_action_id(name)
         data = encode_action(name, action_id, headers)
         self._pending[action_id] = pending
         self._transport.write(data)
@@ -445,7 +480,19 @@ class AMIClient:
             if pending is not None:
                 self._collect(pending, message)
                 return
+        if self._originates and name == "OriginateResponse":
+            self._resolve_originate(message)
         self._dispatch(name, message)
+
+    def _resolve_originate(self, message: Message) -> None:
+        outcome = self._originates.pop(message.fields.get("ActionID", ""), None)
+        if outcome is None or outcome.done():
+            return
+        event = to_event(message)
+        if isinstance(event, OriginateResponse):
+            outcome.set_result(event)
+        else:
+            outcome.set_exception(AMIError("Originate", f"unreadable OriginateResponse: {event}"))
 
     def _on_response(self, message: Message) -> None:
         pending = self._pending.get(message.fields.get("ActionID", ""))

@@ -352,7 +352,7 @@ async def test_pending_actions_fail_when_the_connection_drops(server: ReplayServ
 
 
 async def test_keep_alive_ping_without_pong_reconnects(server: ReplayServer) -> None:
-    client = make_client(await server.start(), ping_interval=0.02, action_timeout=0.05)
+    client = make_client(await server.start(), ping_interval=0.05, action_timeout=0.5)
     server.silent.add("Ping")
     await client.connect()
     try:
@@ -410,3 +410,55 @@ def test_core_show_channel_items_are_typed() -> None:
 
     typed = [to_event(parse_message(m.decode().rstrip("\r\n"))) for m in items[1:-1]]
     assert all(isinstance(e, CoreShowChannel) for e in typed)
+
+
+async def test_originate_waits_for_its_originate_response() -> None:
+    replay = ReplayServer("01_login_ping_status.ami.txt", "02_originate_queue.ami.txt")
+    client = make_client(await replay.start())
+    await client.connect()
+    try:
+        outcome = await client.originate(
+            Channel="Local/caller@callers", Context="inbound", Exten="110370811", Priority=1
+        )
+        assert outcome.success
+        assert outcome.channel == "Local/caller@callers-00000000;1"
+        assert outcome.variables["TICKET_ID"] == "T-0002"
+        assert client._originates == {}
+    finally:
+        await client.close()
+        await replay.stop()
+
+
+async def test_originate_failure_reason_from_trace_15() -> None:
+    replay = ReplayServer("01_login_ping_status.ami.txt", "15_originate_sync_and_failures.ami.txt")
+    replay.replies["Originate"] = [
+        reply for reply in replay.replies["Originate"] if b"Reason: 3\r\n" in b"".join(reply)
+    ]
+    client = make_client(await replay.start())
+    await client.connect()
+    try:
+        outcome = await client.originate(
+            Channel="Local/noanswer@callers", Application="Wait", Data="1", Timeout=3000
+        )
+        assert not outcome.success
+        assert outcome.reason == 3
+        assert outcome.uniqueid == "<unknown>"
+        with pytest.raises(ValueError, match="Timeout must be milliseconds"):
+            await client.originate(Channel="Local/x@y", Timeout="soon")
+    finally:
+        await client.close()
+        await replay.stop()
+
+
+async def test_originate_without_outcome_times_out(server: ReplayServer) -> None:
+    server.replies["Originate"] = [
+        [b"Response: Success\r\nActionID: o\r\nMessage: Originate successfully queued\r\n\r\n"]
+    ]
+    client = make_client(await server.start())
+    await client.connect()
+    try:
+        with pytest.raises(AMITimeout, match="no OriginateResponse"):
+            await client.originate(Channel="Local/x@y", Application="Wait", time_limit=0.1)
+        assert client._originates == {}
+    finally:
+        await client.close()
