@@ -66,6 +66,39 @@ class CallerOutcome:
 
 
 @dataclass(frozen=True)
+class QueueStay:
+    """Plain facts the queue monitor saw about one caller's stay in one queue.
+
+    Decide when the stay ends (QueueCallerLeave), not at QueueCallerAbandon: for a withdrawn
+    caller Asterisk 22 sends QueueCallerAbandon *before* QUEUE_WITHDRAW_INFO and QUEUESTATUS.
+    """
+
+    answered: bool = False  # AgentConnect for this caller in this queue
+    abandon_event: bool = False  # QueueCallerAbandon seen
+    withdrawn: bool = False  # QueueWithdrawCaller succeeded, or QUEUE_WITHDRAW_INFO was set
+    queuestatus: str = ""  # QUEUESTATUS when Queue() returned; "" when none was set
+    left_to_other_context: bool = False  # QueueCallerLeave's Context is not the joining one
+
+
+def classify_exit(stay: QueueStay) -> Outcome:
+    """Which outcome a stay had, with real Asterisk's quirks in the order of the checks."""
+    if stay.answered:
+        return Outcome.ANSWERED
+    # Trace 11: a withdrawn caller also gets QueueCallerAbandon; it was not an early release.
+    if stay.withdrawn or stay.queuestatus == "WITHDRAW":
+        return Outcome.WITHDRAWN
+    # Trace 10: leaving by key moves the caller to the queue's exit context; no QUEUESTATUS.
+    if stay.left_to_other_context:
+        return Outcome.EXIT_KEY
+    if stay.queuestatus == "TIMEOUT":
+        return Outcome.TIMED_OUT
+    if stay.abandon_event:
+        return Outcome.ABANDONED
+    # Left unanswered with no hang-up: moved away (Redirect, LEAVEEMPTY, CONTINUE ...).
+    return Outcome.TRANSFERRED
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     short_abandon_s: float = 5.0  # an early release within this many seconds is "short"
     service_level_s: float = 20.0  # answered within this many seconds meets the service level
