@@ -462,3 +462,45 @@ async def test_originate_without_outcome_times_out(server: ReplayServer) -> None
         assert client._originates == {}
     finally:
         await client.close()
+
+
+async def test_a_malformed_event_is_counted_and_passed_on_untyped(server: ReplayServer) -> None:
+    client = make_client(await server.start())
+    seen: list[Event] = []
+    client.add_inline_handler(seen.append, ["QueueCallerJoin"])
+    await client.connect()
+    try:
+        await server.push(b"Event: QueueCallerJoin\r\nQueue: q1\r\nPosition: first\r\n\r\n")
+        await eventually(lambda: bool(seen), "the malformed event")
+        assert isinstance(seen[0], GenericEvent)
+        assert "QueueCallerJoin.Position" in seen[0].problems[0]
+        assert client.stats.malformed == 1
+        assert (await client.action("Ping")).get("Ping") == "Pong"  # the session goes on
+    finally:
+        await client.close()
+
+
+async def test_nobody_listening_means_nothing_typed_but_still_counted(
+    server: ReplayServer,
+) -> None:
+    client = make_client(await server.start())
+    await client.connect()
+    try:
+        await server.push(b"Event: QueueCallerJoin\r\nQueue: q1\r\nPosition: first\r\n\r\n")
+        await eventually(lambda: client.stats.events >= 1, "the event counted")
+        assert client.stats.malformed == 0  # never typed, so never found malformed
+    finally:
+        await client.close()
+
+
+async def test_connection_refused_names_the_address() -> None:
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    client = make_client(port)
+    with pytest.raises(OSError, match=str(port)):
+        await client.connect()
+    assert not client.connected
+    with pytest.raises(AMIConnectionError, match=f"not connected to 127.0.0.1:{port}"):
+        await client.action("Ping")
