@@ -407,17 +407,34 @@ class TicketStore:
     async def _in_range(
         self, indexes: list[str], low: int | str, high: int | str
     ) -> list[tuple[str, float]]:
-        if len(indexes) == 1:
-            rows: list[Any] = await self.redis.zrange(
-                indexes[0], low, high, byscore=True, withscores=True
-            )
-            return [(_text(i), float(s)) for i, s in rows]
-        # Weights 1,0,0… keep the creation-time score of the first index in the intersection.
-        weights = {key: (1 if n == 0 else 0) for n, key in enumerate(indexes)}
-        found: list[Any] = await self.redis.zinter(weights, withscores=True)
-        lo = float(low) if isinstance(low, int) else float("-inf")
-        hi = float(high) if isinstance(high, int) else float("inf")
-        return sorted(((_text(i), float(s)) for i, s in found if lo <= s <= hi), key=_by_score)
+        """Ids (with created ms) in every index and within [low, high], oldest first.
+
+        All indexes share the created-ms score, so: count each one's range, scan the smallest,
+        and check membership in the others with ZMSCORE. The cost follows the smallest range,
+        not the size of the whole indexes.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in indexes:
+                pipe.zcount(key, low, high)
+            sizes: list[int] = await pipe.execute()
+        smallest = indexes[sizes.index(min(sizes))]
+        rows: list[Any] = await self.redis.zrange(
+            smallest, low, high, byscore=True, withscores=True
+        )
+        scored = [(_text(i), float(s)) for i, s in rows]
+        others = [key for key in indexes if key != smallest]
+        if not scored or not others:
+            return scored
+        ids = [ticket_id for ticket_id, _ in scored]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in others:
+                pipe.zmscore(key, ids)
+            memberships: list[list[float | None]] = await pipe.execute()
+        return [
+            row
+            for n, row in enumerate(scored)
+            if all(found[n] is not None for found in memberships)
+        ]
 
     async def _fetch(self, ids: Sequence[str]) -> list[Ticket]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -425,10 +442,6 @@ class TicketStore:
                 pipe.hgetall(self.keys.ticket(ticket_id))
             rows: list[Any] = await pipe.execute()
         return [ticket_from_hash(raw) for raw in rows if raw]
-
-
-def _by_score(row: tuple[str, float]) -> tuple[float, str]:
-    return row[1], row[0]
 
 
 _PLAIN_WORD = re.compile(r"\S{1,200}")
