@@ -328,10 +328,8 @@ class AMIClient:
     async def _login(self) -> None:
         try:
             await self.action("Login", Username=self.username, Secret=self._secret)
-        except AMITimeout:
-            raise
-        except AMIConnectionError:
-            raise
+        except (AMITimeout, AMIConnectionError):
+            raise  # not a refusal: the caller retries
         except AMIError as error:
             raise AMIAuthError(
                 "Login", f"{self.host}:{self.port} refused user {self.username!r}: {error.message}"
@@ -377,11 +375,15 @@ class AMIClient:
         self._lost.set()
         self._logged_in = False
         pending, self._pending, self._open_lists = self._pending, {}, {}
+        lost = f"connection to {self.host}:{self.port} lost"
         for item in pending.values():
             if not item.future.done():
-                item.future.set_exception(
-                    AMIConnectionError(item.action, f"connection to {self.host}:{self.port} lost")
-                )
+                item.future.set_exception(AMIConnectionError(item.action, lost))
+        # an OriginateResponse will not come on a new connection either
+        originates, self._originates = self._originates, {}
+        for outcome in originates.values():
+            if not outcome.done():
+                outcome.set_exception(AMIConnectionError("Originate", lost))
 
     # --- actions ------------------------------------------------------------------------
 

@@ -504,3 +504,20 @@ async def test_connection_refused_names_the_address() -> None:
     assert not client.connected
     with pytest.raises(AMIConnectionError, match=f"not connected to 127.0.0.1:{port}"):
         await client.action("Ping")
+
+
+async def test_a_drop_fails_an_originate_waiting_for_its_outcome(server: ReplayServer) -> None:
+    server.replies["Originate"] = [
+        [b"Response: Success\r\nActionID: o\r\nMessage: Originate successfully queued\r\n\r\n"]
+    ]
+    client = make_client(await server.start(), reconnect_base=5.0, reconnect_cap=5.0)
+    await client.connect()
+    try:
+        waiting = asyncio.ensure_future(client.originate(Channel="Local/x@y", Application="Wait"))
+        await eventually(lambda: "Originate" in server.received, "the Originate sent")
+        await asyncio.sleep(0.05)  # let the queued reply arrive first
+        server.drop()
+        with pytest.raises(AMIConnectionError, match="lost"):
+            await waiting
+    finally:
+        await client.close()
