@@ -93,22 +93,51 @@ async def wait_for(
 class Returned(Exception):
     """Return() ended the innermost Gosub."""
 
+    def __init__(self, value: str = "") -> None:
+        super().__init__(value)
+        self.value = value
+
 
 async def run_gosub(channel: Channel, target: str) -> None:
-    """Run `context[,exten[,priority]]` as a subroutine and come back to where the channel
-    was (Queue's member gosub; Gosub())."""
-    parts = [p.strip() for p in split_args(target)]
+    """Run `context[,exten[,priority]][(args)]` as a subroutine and come back, publishing
+    what app_stack publishes (trace 14): a Newexten of the calling application at the
+    target's priority - 1, LOCAL(ARGC), the subroutine, then on Return a Newexten of Return
+    back where the channel was, and ARGC / GOSUB_RETVAL cleared or set."""
+    location, _, arg_text = target.partition("(")
+    args = split_args(arg_text[:-1]) if arg_text.endswith(")") else []
+    parts = [p.strip() for p in split_args(location)]
     context = parts[0]
     exten = parts[1] if len(parts) > 1 and parts[1] else "s"
     priority = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1
     saved = (channel.context, channel.exten, channel.priority)
-    channel.context, channel.exten, channel.priority = context, exten, priority
+    calling_app, calling_data = channel.application, channel.app_data
+    channel.context, channel.exten, channel.priority = context, exten, priority - 1
+    channel.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", exten), ("Application", calling_app), ("AppData", calling_data)],
+    )
+    channel.set_variable("LOCAL(ARGC)", str(len(args)))
+    for number, arg in enumerate(args, start=1):
+        channel.set_variable(f"LOCAL(ARG{number})", arg)
+    channel.priority = priority
+    result = ""
     try:
         await run_dialplan(channel, until_return=True)
-    except Returned:
-        pass
-    finally:
-        channel.context, channel.exten, channel.priority = saved
+    except Returned as returned:
+        result = returned.value
+    channel.context, channel.exten, channel.priority = saved
+    channel.application, channel.app_data = "Return", result
+    channel.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", channel.exten), ("Application", "Return"), ("AppData", result)],
+    )
+    channel.set_variable("ARGC", "")
+    for number in range(1, len(args) + 1):
+        channel.set_variable(f"ARG{number}", "")
+    channel.set_variable("GOSUB_RETVAL", result)
+    channel.application, channel.app_data = calling_app, calling_data
 
 
 async def run_dialplan(channel: Channel, until_return: bool = False) -> None:
@@ -193,6 +222,8 @@ async def hangup(channel: Channel, data: str) -> None:
         channel.cause = int(data)
     elif not channel.cause:
         channel.cause = CAUSE_NORMAL
+    # Hangup() soft-hangs the channel up first, which Asterisk publishes (trace 07).
+    channel.soft_hangup_pending = True
     raise HungUp(channel.name)
 
 
@@ -237,7 +268,7 @@ async def goto_if(channel: Channel, data: str) -> None:
 
 
 async def return_(channel: Channel, data: str) -> None:
-    raise Returned
+    raise Returned(data)
 
 
 async def gosub(channel: Channel, data: str) -> None:
@@ -272,9 +303,11 @@ APPLICATIONS: dict[str, Application] = {
 
 def _register_late() -> None:
     # Queue() needs the runner's helpers; it registers itself once both modules exist.
+    from telephony.pbxsim.agi import agi
     from telephony.pbxsim.queue_app import queue
 
     APPLICATIONS["queue"] = queue
+    APPLICATIONS["agi"] = agi
 
 
 _register_late()

@@ -105,8 +105,8 @@ def _abandon(state: Queue, entry: QueueEntry, started: float) -> None:
     channel.emit("MusicOnHoldStop", "call")
     channel.set_variable("QUEUEWAIT", str(int(waited)))
     channel.set_variable("QUEUEWAIT_MS", str(int(waited * 1000)))
-    channel.set_variable("DIALEDTIME", str(int(now - started)))
-    channel.set_variable("DIALEDTIME_MS", str(int((now - started) * 1000)))
+    channel.set_variable("DIALEDTIME", str(int(now - channel.created)))
+    channel.set_variable("DIALEDTIME_MS", str(int((now - channel.created) * 1000)))
     channel.set_variable("ANSWEREDTIME", "0")
     channel.set_variable("ANSWEREDTIME_MS", "0")
     channel.set_variable("ABANDONED", "TRUE")
@@ -300,15 +300,18 @@ async def _connect(
     member.last_call = int(end)
     member.in_call = False
     if reason == "caller":
-        # The caller left: app_queue hangs the member's leg up at once.
+        # The caller left the bridge (normal clearing unless a cause was given): app_queue
+        # hangs the member's leg up at once.
+        caller.cause = caller.cause or CAUSE_NORMAL
         one.cause = caller.cause
         finish(one)
     set_queue_vars(caller, state)
     bridge.destroy()
     caller.set_variable("ANSWEREDTIME", str(int(talked)))
     caller.set_variable("ANSWEREDTIME_MS", str(int(talked * 1000)))
-    caller.set_variable("DIALEDTIME", str(int(end - started)))
-    caller.set_variable("DIALEDTIME_MS", str(int((end - started) * 1000)))
+    # DIALEDTIME counts from the channel's creation (traces 02, 14), not from Queue().
+    caller.set_variable("DIALEDTIME", str(int(end - caller.created)))
+    caller.set_variable("DIALEDTIME_MS", str(int((end - caller.created) * 1000)))
     set_queue_vars(caller, state)
     state.record_completed(int(waited), int(talked))
     complete = [

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from telephony.pbxsim import EmulatedPBX
-from tests.pbxsim.fidelity import compare_conversation, replay_ami
+from tests.pbxsim.fidelity import (
+    AGIReplay,
+    Relations,
+    compare_agi,
+    compare_conversation,
+    replay_ami,
+)
 from tests.traces import LAB_CONFIG, TRACES_DIR, read_trace
 
 # Waits inside the emulator (login failure pause, rings, Wait()) run this much faster.
@@ -20,16 +26,31 @@ TIME_SCALES = {"08_userevent_vars_queue_members": 1.0, "15_originate_sync_and_fa
 # fresh PBX, so those values (and only those) are not compared for the traces listed.
 QUEUE_HISTORY = frozenset(
     {
+        # QueueParams / QueueSummary / QueueMember* headers
         "Holdtime",
         "HoldTime",
         "TalkTime",
         "Completed",
+        "Abandoned",
         "ServicelevelPerf",
         "ServicelevelPerf2",
         "CallsTaken",
+        "LoginTime",
+        # variables app_queue sets from the same statistics
+        "MEMBERCALLS",
+        "MEMBERLASTCALL",
+        "QUEUEHOLDTIME",
+        "QUEUETALKTIME",
+        "QUEUECOMPLETED",
+        "QUEUEABANDONED",
+        "QUEUESRVLEVELPERF",
     }
 )
-CARRIED_OVER = {"08_userevent_vars_queue_members": QUEUE_HISTORY}
+CARRIED_OVER = {
+    "08_userevent_vars_queue_members": QUEUE_HISTORY,
+    "12_fastagi_unreachable": QUEUE_HISTORY,
+    "14_fastagi_getdata": QUEUE_HISTORY,
+}
 
 PASSING_TRACES = [
     "01_login_ping_status",
@@ -38,14 +59,26 @@ PASSING_TRACES = [
     "15_originate_sync_and_failures",
     "02_originate_queue",
     "03_queue_abandon",
+    "12_fastagi_unreachable",
+    "07_fastagi",
+    "07b_fastagi_hangup",
+    "14_fastagi_getdata",
 ]
 
 
 @pytest.mark.parametrize("trace", PASSING_TRACES)
 async def test_trace_replays_like_asterisk(trace: str) -> None:
     records = read_trace(TRACES_DIR / f"{trace}.ami.txt")
+    agi_trace = TRACES_DIR / f"{trace}.agi.txt"
     scale = TIME_SCALES.get(trace, TIME_SCALE)
-    pbx = EmulatedPBX.from_config_dir(LAB_CONFIG / "pbx-1", name="lab", time_scale=scale)
+    agi = AGIReplay(read_trace(agi_trace) if agi_trace.exists() else [], scale)
+    agi_port = await agi.start()
+    pbx = EmulatedPBX.from_config_dir(
+        LAB_CONFIG / "pbx-1",
+        name="lab",
+        time_scale=scale,
+        agi_redirect={("127.0.0.1", 4573): ("127.0.0.1", agi_port)},
+    )
     if trace < "09":
         # The README: traces 01-08 were recorded before LINKAGE_TICKET joined channelvars.
         pbx.config.channelvars = ["TICKET_ID", "CITY_CODE"]
@@ -54,11 +87,21 @@ async def test_trace_replays_like_asterisk(trace: str) -> None:
         conns = await replay_ami("127.0.0.1", pbx.ami_port, records, scale)
     finally:
         await pbx.stop()
+        await agi.stop()
+    relations = Relations()
     problems = [
         f"connection {n}: {p}"
         for n, conn in enumerate(conns)
         for p in compare_conversation(
-            conn.expected, conn.actual, carried_over=CARRIED_OVER.get(trace, frozenset())
+            conn.expected,
+            conn.actual,
+            relations,
+            carried_over=CARRIED_OVER.get(trace, frozenset()),
         )
     ]
+    for n, conversation in enumerate(agi.conversations):
+        problems += [
+            f"FastAGI {n}: {p}"
+            for p in compare_agi(conversation.expected, bytes(conversation.actual), relations)
+        ]
     assert not problems, "\n\n".join(problems)
