@@ -413,11 +413,13 @@ class TicketStore:
         and check membership in the others with ZMSCORE. The cost follows the smallest range,
         not the size of the whole indexes.
         """
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in indexes:
-                pipe.zcount(key, low, high)
-            sizes: list[int] = await pipe.execute()
-        smallest = indexes[sizes.index(min(sizes))]
+        smallest = indexes[0]
+        if len(indexes) > 1:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in indexes:
+                    pipe.zcount(key, low, high)
+                sizes: list[int] = await pipe.execute()
+            smallest = indexes[sizes.index(min(sizes))]
         rows: list[Any] = await self.redis.zrange(
             smallest, low, high, byscore=True, withscores=True
         )
