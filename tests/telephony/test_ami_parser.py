@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from telephony.ami.parser import AMIParser, Message, parse_message
+from telephony.ami.parser import (
+    AMIParser,
+    Message,
+    _parse_line_by_line,
+    parse_headers,
+    parse_message,
+)
 from tests.traces import read_trace, server_stream, trace_files
 
 AMI_TRACES = trace_files(".ami.txt")
@@ -148,3 +154,24 @@ def test_invalid_utf8_is_replaced_and_reported() -> None:
 def test_whole_trace_stream_equals_concatenated_records() -> None:
     path = AMI_TRACES[0]
     assert server_stream(read_trace(path)) == b"".join(connections(path))
+
+
+@pytest.mark.parametrize("path", AMI_TRACES, ids=lambda p: p.name)
+def test_fast_path_agrees_with_the_line_by_line_parser(path: Path) -> None:
+    for stream in connections(path):
+        for message in AMIParser().feed(stream):
+            careful = _parse_line_by_line(message.text)
+            fast = parse_headers(message.text)
+            assert (fast.fields, fast.variables, fast.repeated) == (
+                careful.fields,
+                careful.variables,
+                careful.repeated,
+            )
+
+
+def test_event_name_without_parsing_matches_the_parsed_one() -> None:
+    message = parse_message("Event: Hangup\r\nCause: 16")
+    assert message.event == "Hangup"
+    assert message._headers is None  # the name came straight from the text
+    assert parse_message("Foo: 1\r\nEvent: Late").event == "Late"
+    assert parse_message("Response: Success\r\nActionID: 1").event is None
