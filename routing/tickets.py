@@ -97,45 +97,6 @@ NEEDS_REASON = frozenset({S.RETURNED, S.REJECTED, S.TRANSFER_FAILED})
 E = TypeVar("E", bound=StrEnum)
 
 
-@dataclass(frozen=True)
-class Leg:
-    """One hop of a ticket's route between platform centres."""
-
-    from_platform: Platform
-    from_level: Level
-    from_district: str
-    to_platform: Platform
-    to_level: Level
-    to_district: str
-
-
-def route_legs(
-    direction: Direction, origin_district: str, target_district: str, city_district: str
-) -> list[Leg]:
-    """The hops a ticket takes. Transfers happen at city level (MISSION.md): a county 110 ->
-    12345 ticket goes through the city 110 platform, so it has two legs."""
-    p12345, p110, city, county = (
-        Platform.HOTLINE_12345,
-        Platform.POLICE_110,
-        Level.CITY,
-        Level.COUNTY,
-    )
-    if direction is Direction.CITY_12345_TO_CITY_110:
-        return [Leg(p12345, city, city_district, p110, city, city_district)]
-    if direction is Direction.CITY_110_TO_CITY_12345:
-        return [Leg(p110, city, city_district, p12345, city, city_district)]
-    if direction is Direction.CITY_110_TO_COUNTY_110:
-        if target_district == city_district:
-            raise ValueError("a city 110 -> county 110 transfer needs a county target_district")
-        return [Leg(p110, city, city_district, p110, county, target_district)]
-    if origin_district == city_district:
-        raise ValueError("a county 110 -> 12345 transfer needs the county's origin_district")
-    return [
-        Leg(p110, county, origin_district, p110, city, city_district),
-        Leg(p110, city, city_district, p12345, city, city_district),
-    ]
-
-
 class IllegalTransition(ValueError):
     def __init__(self, current: TicketStatus, target: TicketStatus) -> None:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final state)"

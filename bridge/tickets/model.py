@@ -13,7 +13,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from routing.tickets import Direction, Kind, Leg, Level, Platform, TicketStatus, Urgency
+from routing.tickets import Direction, Kind, Level, Platform, TicketStatus, Urgency
 
 DistrictCode = Annotated[str, Field(pattern=r"^\d{6}$", description="GB/T 2260 code")]
 PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9*#]{1,32}$")]
@@ -60,11 +60,6 @@ class Hop(BaseModel):
     to_platform: Platform
     to_level: Level
     to_district: DistrictCode
-
-
-def hops_for(legs: list[Leg]) -> list[Hop]:
-    """The pydantic hops for the legs `routing.tickets.route_legs` planned."""
-    return [Hop.model_validate(leg, from_attributes=True) for leg in legs]
 
 
 class FeedbackEntry(BaseModel):

@@ -12,7 +12,6 @@ from bridge.tickets.model import (
     Hop,
     Ticket,
     TicketDraft,
-    hops_for,
     ticket_from_hash,
     to_hash_fields,
 )
@@ -23,7 +22,6 @@ from routing.tickets import (
     Platform,
     TicketStatus,
     Urgency,
-    route_legs,
 )
 
 
@@ -168,8 +166,3 @@ def test_first_hop_must_leave_from_the_origin() -> None:
                 hops=[first.model_dump()],
             )
         )
-
-
-def test_planned_legs_become_the_draft_hops() -> None:
-    legs = route_legs(Direction.COUNTY_110_TO_CITY_12345, "370883", "370800", "370800")
-    assert hops_for(legs) == county_to_12345_hops()

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from routing.tickets import (
     TRANSITIONS,
     DeadlineRule,
-    Direction,
     IllegalTransition,
     Kind,
     TicketStatus,
@@ -24,7 +23,6 @@ from routing.tickets import (
     is_linked_not_acted,
     is_overdue,
     parse_deadline_policy,
-    route_legs,
     sources_of,
 )
 
@@ -143,25 +141,3 @@ def test_sending_back_or_failing_needs_a_reason(target: S) -> None:
         check_reason(target, "  ")
     check_reason(target, "目标队列不存在")
     check_reason(S.ACCEPTED, "")
-
-
-def test_county_110_to_12345_goes_through_city_110() -> None:
-    legs = route_legs(Direction.COUNTY_110_TO_CITY_12345, "370883", "370800", "370800")
-    assert [(leg.from_level, leg.from_district, leg.to_platform, leg.to_level) for leg in legs] == [
-        ("county", "370883", "110", "city"),
-        ("city", "370800", "12345", "city"),
-    ]
-
-
-def test_city_level_transfers_are_one_leg() -> None:
-    for direction in (Direction.CITY_12345_TO_CITY_110, Direction.CITY_110_TO_CITY_12345):
-        assert len(route_legs(direction, "370800", "370800", "370800")) == 1
-    (leg,) = route_legs(Direction.CITY_110_TO_COUNTY_110, "370800", "370811", "370800")
-    assert (leg.to_level, leg.to_district) == ("county", "370811")
-
-
-def test_county_routes_need_a_county() -> None:
-    with pytest.raises(ValueError, match="county target_district"):
-        route_legs(Direction.CITY_110_TO_COUNTY_110, "370800", "370800", "370800")
-    with pytest.raises(ValueError, match="origin_district"):
-        route_legs(Direction.COUNTY_110_TO_CITY_12345, "370800", "370800", "370800")
