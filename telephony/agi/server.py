@@ -58,7 +58,7 @@ class AgiConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A TCP transport; uvloop's does not subclass asyncio.Transport, hence cast.
         self._transport = cast(asyncio.Transport, transport)
-        self._server._pending.add(self)
+        self._server._connection_opened(self)
         self.header_deadline = self._loop.time() + self._server.header_timeout
 
     def data_received(self, data: bytes) -> None:
@@ -141,10 +141,7 @@ class AgiConnection(asyncio.Protocol):
         self._server._start_session(self, request)
 
     def reject(self, reason: str) -> None:
-        if self in self._server._pending:
-            self._server._pending.discard(self)
-            self._server._rejected += 1
-            log.debug("FastAGI connection rejected: %s", reason)
+        self._server._connection_rejected(self, reason)
         self.close()
 
     def _reject_flood(self) -> None:
@@ -239,6 +236,15 @@ class FastAgiServer:
         if self._server is not None:
             await self._server.wait_closed()
         log.info("FastAGI stopped")
+
+    def _connection_opened(self, connection: AgiConnection) -> None:
+        self._pending.add(connection)
+
+    def _connection_rejected(self, connection: AgiConnection, reason: str) -> None:
+        if connection in self._pending:  # counted once, however many ways it ended
+            self._pending.discard(connection)
+            self._rejected += 1
+            log.debug("FastAGI connection rejected: %s", reason)
 
     def _start_session(self, connection: AgiConnection, request: AgiRequest) -> None:
         self._pending.discard(connection)
