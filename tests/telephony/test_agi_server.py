@@ -30,7 +30,7 @@ HEADERS = (
     "\n"
 )
 Handler = Callable[[AgiSession], Awaitable[None]]
-GUARD = 5  # seconds: only to turn a hang into a failure
+GUARD = 10  # seconds: only to turn a hang into a failure
 
 
 class Asterisk:
