@@ -1,0 +1,68 @@
+"""The one-key press from a phone (ivr.onekey) served by the transfer service.
+
+Which PBX: the AGI's ``?pbx=`` when the dialplan gives it, else the PBX whose live model has
+the agent's channel. Which agent: the agent id of its channel (``agent_id_of``), which is also
+the key of the draft its desktop posted with ``PUT /api/agents/{agent}/draft``; the draft is
+used for the ticket and cleared once the transfer is under way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+
+from bridge.transfers.drafts import AgentDraft, agent_id_of
+from bridge.transfers.orchestrator import TransferError, TransferOrder
+from bridge.transfers.stack import TransferStack
+from ivr.onekey import KeyPress, OneKeyResult
+
+log = logging.getLogger(__name__)
+
+
+class PhoneTransfers:
+    def __init__(self, stack: TransferStack) -> None:
+        self.stack = stack
+
+    def _pbx_of(self, press: KeyPress) -> str | None:
+        if press.pbx:
+            return press.pbx
+        for name, link in self.stack.links.items():
+            if link.live.channel(press.agent_uniqueid or press.agent_channel) is not None:
+                return name
+        return None
+
+    async def one_key(self, press: KeyPress) -> OneKeyResult:
+        pbx = self._pbx_of(press)
+        if pbx is None:
+            return OneKeyResult(False, reason=f"no PBX knows channel {press.agent_channel}")
+        agent = agent_id_of(press.agent_channel)
+        draft = await self._draft(agent)
+        order = TransferOrder(
+            pbx=pbx,
+            caller_channel=press.caller_channel,
+            agent=agent,
+            agent_channel=press.agent_channel,
+            draft=draft or AgentDraft(),
+        )
+        try:
+            started = await self.stack.service.start(order)
+        except TransferError as exc:
+            return OneKeyResult(False, exc.ticket_id, exc.reason)
+        if draft is not None:
+            await self._forget_draft(agent)
+        return OneKeyResult(True, started.ticket.id)
+
+    async def _draft(self, agent: str) -> AgentDraft | None:
+        try:
+            return await self.stack.drafts.get(agent)
+        except (RedisError, OSError, ValueError) as exc:
+            # A draft is a convenience: without it the ticket is minimal, the call still moves.
+            log.warning("agent draft unreadable", extra={"agent": agent, "error": str(exc)})
+            return None
+
+    async def _forget_draft(self, agent: str) -> None:
+        try:
+            await self.stack.drafts.clear(agent)
+        except (RedisError, OSError) as exc:
+            log.warning("agent draft not cleared", extra={"agent": agent, "error": str(exc)})
