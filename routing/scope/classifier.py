@@ -5,6 +5,7 @@
 2. The n-gram model (if trained) adds its probabilities to the same scores.
 3. Safety first: if any danger rule fired, the answer is never 12345 (it becomes the danger
    rule's route: 110 or a three-party call), and a danger rule marked urgent makes it urgent.
+   A request left with 12345 is never urgent: the annex gives 12345 non-urgent requests only.
 """
 
 from __future__ import annotations
@@ -72,7 +73,13 @@ class ScopeClassifier:
         score = opinion.urgent
         for match in urgent_votes:
             score += match.rule.weight if match.rule.urgent else -match.rule.weight
-        return score >= self._rulebook.settings.urgent_threshold
+        urgent = score >= self._rulebook.settings.urgent_threshold
+        if urgent and route is Route.HOTLINE_12345:
+            # 12345 takes non-urgent requests only (annex); a danger rule would have moved the
+            # request to 110. Say so rather than hide it: the agent may still see danger.
+            notes.append("urgency cues on a 12345 request: check for danger before accepting")
+            return False
+        return urgent
 
 
 def _decide_route(

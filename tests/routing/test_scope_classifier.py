@@ -218,3 +218,21 @@ def test_district_from_place_names(
 def test_empty_text_is_refused(classifier: ScopeClassifier) -> None:
     with pytest.raises(ValueError, match="text to classify is empty"):
         classifier.classify("   ")
+
+
+# Words that look like danger but are not: the rules must not send these to 110 or 119/120.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "物业经理的电话我打他电话一直不接，报修的事拖了一个月。",
+        "楼上装修天天用冲击钻，中午也不停，吵得孩子没法午睡。",
+        "快递丢了，快递公司和驿站推来推去，我都气炸了。",
+        "想问问救护车出车的收费标准，上次拉一趟要了八百，太贵了。",
+        "网上有店铺卖管制刀具，这个应该向哪个部门举报？",
+        "孩子的书包在学校丢了，里面有课本，老师说不归她管。",
+    ],
+)
+def test_danger_lookalikes_stay_with_12345(classifier: ScopeClassifier, text: str) -> None:
+    decision = classifier.classify(text)
+    assert decision.route is Route.HOTLINE_12345, decision.reasons
+    assert not decision.urgent

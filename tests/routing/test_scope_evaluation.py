@@ -70,17 +70,17 @@ def test_cross_validated_figures_on_dev_with_our_examples_always_in_training() -
     assert len(report.outcomes) == 160
     assert report.danger_recall == 1.0
     assert report.platform_accuracy >= 0.97
-    assert report.kind_accuracy >= 0.85
-    assert report.urgent_accuracy >= 0.95
+    assert report.kind_accuracy >= 0.87
+    assert report.urgent_accuracy >= 0.98
     assert report.district_accuracy >= 0.98
 
 
 def test_cross_validated_figures_on_our_examples_with_dev_always_in_training() -> None:
     report = cross_validate(load_rulebook(RULES), load_cases(EXAMPLES), load_cases(DEV), 5, 0)
     assert report.danger_recall >= 0.98
-    assert report.platform_accuracy >= 0.90
-    assert report.kind_accuracy >= 0.79
-    assert report.urgent_accuracy >= 0.91
+    assert report.platform_accuracy >= 0.92
+    assert report.kind_accuracy >= 0.81
+    assert report.urgent_accuracy >= 0.95
 
 
 def test_the_model_helps_over_rules_alone() -> None:
