@@ -482,17 +482,37 @@ async def queue_pause(pbx: EmulatedPBX, session: AMISession, action: Action) -> 
                 ("State", "INUSE" if paused else "NOT_INUSE"),
             ],
         )
-        if not paused and not available_before and queue.available():
+        if bool(available_before) != bool(queue.available()):
             pbx.emit(
                 "DeviceStateChange",
                 "call",
-                [("Device", f"Queue:{queue.name}_avail"), ("State", "NOT_INUSE")],
+                [
+                    ("Device", f"Queue:{queue.name}_avail"),
+                    ("State", "NOT_INUSE" if queue.available() else "INUSE"),
+                ],
             )
         pbx.emit(
             "QueueMemberPause",
             "agent",
             [("Queue", queue.name), *member.headers(name_key="MemberName", with_ringinuse=True)],
         )
+
+
+async def queue_withdraw_caller(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    queue_name = action.get("Queue")
+    caller = action.get("Caller")
+    if not queue_name or not caller:
+        raise session.error(action, "'Queue' and 'Caller' not set.")
+    queue = pbx.queues.get(queue_name)
+    if queue is None:
+        raise session.error(action, "Unable to request withdraw from queue: No such queue")
+    entry = queue.find_entry(caller)
+    if entry is None:
+        raise session.error(action, "Unable to request withdraw from queue: No such caller")
+    if entry.withdraw_info is not None:
+        raise session.error(action, "Unable to request withdraw from queue: Already requested")
+    entry.withdraw_info = action.get("WithdrawInfo") or ""
+    session.respond(action, "Success", "Withdraw requested successfully")
 
 
 ACTIONS: dict[str, ActionSpec] = {
@@ -512,4 +532,5 @@ ACTIONS: dict[str, ActionSpec] = {
     "queueremove": ActionSpec(_F["agent"], queue_remove),
     "queuepenalty": ActionSpec(_F["agent"], queue_penalty),
     "queuepause": ActionSpec(_F["agent"], queue_pause),
+    "queuewithdrawcaller": ActionSpec(_F["agent"], queue_withdraw_caller),
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from dataclasses import dataclass
 
 from telephony.pbxsim.bridges import Bridge
@@ -17,6 +18,10 @@ from telephony.pbxsim.queues import Member, Queue, QueueEntry
 # Cleared at the start of every Queue() call, in this order (trace 02).
 _CLEARED_AT_START = ("ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS")
 _CLEARED_WAIT = ("QUEUEWAIT", "QUEUEWAIT_MS")
+
+
+class LeftQueue(Exception):
+    """The caller left the queue without an answer: by key (queue context) or withdrawn."""
 
 
 @dataclass
@@ -38,6 +43,10 @@ async def queue(channel: Channel, data: str) -> None:
     if state is None:
         channel.set_variable("QUEUESTATUS", "UNKNOWN")
         return
+    if "ABANDONED" in channel.variables:
+        # Cleared only when a previous Queue() left it set (trace 11).
+        channel.set_variable("ABANDONED", "")
+        del channel.variables["ABANDONED"]
     entry = state.join(channel, started)
     pbx.emit("DeviceStateChange", "call", [("Device", f"Queue:{name}"), ("State", "RINGING")])
     channel.emit(
@@ -51,6 +60,8 @@ async def queue(channel: Channel, data: str) -> None:
     except HungUp:
         _abandon(state, entry, started)
         raise
+    except LeftQueue:
+        return
     await _connect(state, entry, answered, started, member_gosub)
 
 
@@ -98,17 +109,22 @@ def _leave(state: Queue, entry: QueueEntry) -> None:
     )
 
 
-def _abandon(state: Queue, entry: QueueEntry, started: float) -> None:
-    channel = entry.channel
+def _set_leave_times(channel: Channel, entry: QueueEntry) -> float:
     now = channel.pbx.clock.now()
     waited = now - entry.joined
-    channel.emit("MusicOnHoldStop", "call")
     channel.set_variable("QUEUEWAIT", str(int(waited)))
     channel.set_variable("QUEUEWAIT_MS", str(int(waited * 1000)))
     channel.set_variable("DIALEDTIME", str(int(now - channel.created)))
     channel.set_variable("DIALEDTIME_MS", str(int((now - channel.created) * 1000)))
     channel.set_variable("ANSWEREDTIME", "0")
     channel.set_variable("ANSWEREDTIME_MS", "0")
+    return waited
+
+
+def _abandon(state: Queue, entry: QueueEntry, started: float) -> None:
+    channel = entry.channel
+    channel.emit("MusicOnHoldStop", "call")
+    waited = _set_leave_times(channel, entry)
     channel.set_variable("ABANDONED", "TRUE")
     set_queue_vars(channel, state)
     channel.emit(
@@ -135,18 +151,89 @@ async def _wait_for_member(state: Queue, entry: QueueEntry) -> Answered:
         caller.check()
         member = state.next_member()
         if member is None:
-            await _sleep(caller, 1.0)
+            # app_queue looks again once a second after the caller joined.
+            elapsed = caller.pbx.clock.now() - entry.joined
+            await _wait_in_queue(state, entry, math.floor(elapsed) + 1 - elapsed)
             continue
         answered = await _ring(state, entry, member)
         if answered is not None:
             return answered
-        await _sleep(caller, float(state.config.retry))
+        await _wait_in_queue(state, entry, float(state.config.retry))
 
 
-async def _sleep(caller: Channel, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(caller.ended.wait(), seconds / caller.pbx.clock.time_scale)
-    caller.check()
+async def _wait_in_queue(state: Queue, entry: QueueEntry, seconds: float) -> None:
+    """Wait, reacting at once to a hangup or a key, and to a withdrawal at the end."""
+    caller = entry.channel
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds / caller.pbx.clock.time_scale
+    while True:
+        caller.check()
+        _check_exit_key(state, entry)
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        caller.wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(caller.wakeup.wait(), remaining)
+    if entry.withdraw_info is not None:
+        _withdraw(state, entry)
+
+
+def _check_exit_key(state: Queue, entry: QueueEntry) -> None:
+    caller = entry.channel
+    context = state.config.context
+    while not caller.digits.empty():
+        digit = caller.digits.get_nowait()
+        if context and caller.pbx.dialplan.exists(context, digit):
+            _exit_with_key(state, entry, context, digit)
+
+
+def _exit_with_key(state: Queue, entry: QueueEntry, context: str, digit: str) -> None:
+    """Queue `context`: a key that is an extension there takes the caller out of the queue
+    to context,key,1. QUEUESTATUS stays unset (trace 10: EXITWITHKEY is only in queue_log)."""
+    caller = entry.channel
+    _set_leave_times(caller, entry)
+    caller.context, caller.exten, caller.priority = context, digit, 0
+    caller.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", digit), ("Application", caller.application), ("AppData", caller.app_data)],
+    )
+    caller.emit("MusicOnHoldStop", "call")
+    set_queue_vars(caller, state)
+    position = entry.position
+    _leave(state, entry)
+    caller.set_variable("QUEUEPOSITION", str(position))
+    caller.redirect_to = (context, digit, 1)
+    raise LeftQueue
+
+
+def _withdraw(state: Queue, entry: QueueEntry) -> None:
+    """QueueWithdrawCaller: an abandon as far as the events go (trace 11), then
+    QUEUESTATUS=WITHDRAW and QUEUE_WITHDRAW_INFO for the dialplan."""
+    caller = entry.channel
+    waited = _set_leave_times(caller, entry)
+    caller.set_variable("ABANDONED", "TRUE")
+    set_queue_vars(caller, state)
+    caller.emit(
+        "QueueCallerAbandon",
+        "agent",
+        [
+            ("Queue", state.name),
+            ("Position", str(entry.position)),
+            ("OriginalPosition", str(entry.original_position)),
+            ("HoldTime", str(int(waited))),
+        ],
+    )
+    caller.set_variable("QUEUE_WITHDRAW_INFO", entry.withdraw_info or "")
+    caller.emit("MusicOnHoldStop", "call")
+    state.abandoned += 1
+    set_queue_vars(caller, state)
+    position = entry.position
+    _leave(state, entry)
+    caller.set_variable("QUEUEPOSITION", str(position))
+    caller.set_variable("QUEUESTATUS", "WITHDRAW")
+    raise LeftQueue
 
 
 async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | None:

@@ -97,7 +97,7 @@ class QueueEntry:
     joined: float
     position: int
     original_position: int
-    withdraw_info: str | None = None
+    withdraw_info: str | None = None  # set by QueueWithdrawCaller, acted on at the next poll
 
 
 @dataclass
@@ -199,6 +199,12 @@ class Queue:
 
     def service_level_perf(self) -> float:
         return 0.0 if not self.completed else 100.0 * self.completed_in_sl / self.completed
+
+    def find_entry(self, channel_name: str) -> QueueEntry | None:
+        for entry in self.entries:
+            if entry.channel.name == channel_name:
+                return entry
+        return None
 
     def logged_in(self) -> int:
         return len(self.members)

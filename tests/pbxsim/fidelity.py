@@ -436,6 +436,10 @@ def message_difference(
         pairs = list(zip(_tokens(exp_key)[1], _tokens(act_key)[1], strict=True))
         if exp_key in VOLATILE or _carried(expected, exp_key, carried_over):
             continue
+        if expected.kind == "OriginateResponse" and exp_key.startswith("ChanVariable("):
+            # Its snapshot is taken when the originating thread gets to publish, which races
+            # with the answered channel's first priorities (02: CITY_CODE unset, 11: set).
+            exp_value, act_value = exp_value.split("=", 1)[0], act_value.split("=", 1)[0]
         variable = expected.get("Variable") if exp_key == "Value" else None
         if exp_key in DURATION_HEADERS or variable in DURATION_VARIABLES:
             if not durations_close(exp_value, act_value):

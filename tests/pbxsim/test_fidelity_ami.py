@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from telephony.pbxsim import EmulatedPBX
@@ -19,7 +21,12 @@ TIME_SCALE = 10.0
 # Trace 15 presses a digit 100 ms into Answer()'s 500 ms wait for media; a slower clock keeps
 # that margin wide enough for a loaded test machine.
 # Trace 08 hangs the call up 3 ms after Answer(), inside the same 500 ms wait.
-TIME_SCALES = {"08_userevent_vars_queue_members": 1.0, "15_originate_sync_and_failures": 2.0}
+# Trace 11 hangs up an agent 5 ms after its Answer(), inside that wait too.
+TIME_SCALES = {
+    "08_userevent_vars_queue_members": 1.0,
+    "15_originate_sync_and_failures": 2.0,
+    "11_queue_withdraw": 2.0,
+}
 
 # The lab Asterisk ran the scenarios one after another without a restart, so a few queue
 # statistics in a later trace count calls from earlier ones; each trace here is replayed on a
@@ -50,6 +57,24 @@ CARRIED_OVER = {
     "08_userevent_vars_queue_members": QUEUE_HISTORY,
     "12_fastagi_unreachable": QUEUE_HISTORY,
     "14_fastagi_getdata": QUEUE_HISTORY,
+    "10_queue_context_exit": QUEUE_HISTORY,
+    "11_queue_withdraw": QUEUE_HISTORY,
+}
+
+
+def _rang_last(queue: str, interface: str) -> Callable[[EmulatedPBX], None]:
+    """rrmemory remembers whom it rang last; the recording's earlier scenarios set that."""
+
+    def prime(pbx: EmulatedPBX) -> None:
+        state = pbx.queues[queue]
+        state.last_rung = [m.interface for m in state.members].index(interface)
+
+    return prime
+
+
+PRIOR_STATE = {
+    "10_queue_context_exit": _rang_last("q12345", "Local/agent101@agents/n"),
+    "11_queue_withdraw": _rang_last("q110-370811", "Local/agent121@agents/n"),
 }
 
 PASSING_TRACES = [
@@ -63,6 +88,8 @@ PASSING_TRACES = [
     "07_fastagi",
     "07b_fastagi_hangup",
     "14_fastagi_getdata",
+    "10_queue_context_exit",
+    "11_queue_withdraw",
 ]
 
 
@@ -82,6 +109,8 @@ async def test_trace_replays_like_asterisk(trace: str) -> None:
     if trace < "09":
         # The README: traces 01-08 were recorded before LINKAGE_TICKET joined channelvars.
         pbx.config.channelvars = ["TICKET_ID", "CITY_CODE"]
+    if trace in PRIOR_STATE:
+        PRIOR_STATE[trace](pbx)
     await pbx.start()
     try:
         conns = await replay_ami("127.0.0.1", pbx.ami_port, records, scale)
