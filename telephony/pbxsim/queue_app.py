@@ -313,6 +313,77 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
     return None
 
 
+async def _talk(caller: Channel, agent: Channel) -> None:
+    """Until the caller hangs up or is redirected, or the member's leg ends."""
+    while not (caller.hangup_requested or caller.redirect_to or agent.ended.is_set()):
+        caller.wakeup.clear()
+        woken = asyncio.ensure_future(caller.wakeup.wait())
+        agent_ended = asyncio.ensure_future(agent.ended.wait())
+        try:
+            await asyncio.wait({woken, agent_ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            agent_ended.cancel()
+
+
+def _redirected_out(
+    state: Queue,
+    caller: Channel,
+    one: Channel,
+    bridge: Bridge,
+    member: Member,
+    member_headers: list[tuple[str, str]],
+    waited: float,
+    answered_at: float,
+) -> None:
+    """A Redirect took the bridged caller away (trace 04): the caller shows up at the new
+    place still 'in' Queue, the member's leg is dropped, and AgentComplete waits for the
+    caller's hangup. Asterisk then resumes one priority after the Redirect's target."""
+    pbx = caller.pbx
+    assert caller.redirect_to is not None
+    context, exten, priority = caller.redirect_to
+    caller.set_variable("BRIDGEPEER", "")
+    caller.context, caller.exten, caller.priority = context, exten, priority
+    caller.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", exten), ("Application", caller.application), ("AppData", caller.app_data)],
+    )
+    one.set_variable("BRIDGEPEER", "")
+    bridge.leave(caller)
+    end = pbx.clock.now()
+    caller.set_variable("DIALEDTIME", str(int(end - caller.created)))
+    caller.set_variable("DIALEDTIME_MS", str(int((end - caller.created) * 1000)))
+    caller.set_variable("ANSWEREDTIME", "0")
+    caller.set_variable("ANSWEREDTIME_MS", "0")
+    set_queue_vars(caller, state)
+    caller.redirect_to = (context, exten, priority + 1)
+    bridge.leave(one)
+    bridge.destroy()
+    member.calls_taken += 1
+    member.last_call = int(end)
+    member.in_call = False
+    one.cause = CAUSE_NORMAL
+    finish(one)
+
+    def complete() -> None:
+        # The first queue's call ends, for app_queue, only when the caller's channel does:
+        # TalkTime runs until then (trace 04).
+        talked = pbx.clock.now() - answered_at
+        pbx.emit(
+            "AgentComplete",
+            "agent",
+            [
+                *member_headers,
+                ("HoldTime", str(int(waited))),
+                ("TalkTime", str(int(talked))),
+                ("Reason", "caller"),
+            ],
+        )
+
+    caller.on_gone.append(complete)
+
+
 async def _run_member_dialplan(channel: Channel) -> None:
     from telephony.pbxsim.applications import run_dialplan
 
@@ -368,13 +439,10 @@ async def _connect(
     one.set_variable("BRIDGEPEER", caller.name)
     caller.set_variable("BRIDGEPEER", one.name)
     answered_at = pbx.clock.now()
-    caller_ended = asyncio.ensure_future(caller.ended.wait())
-    agent_ended = asyncio.ensure_future(one.ended.wait())
-    try:
-        await asyncio.wait({caller_ended, agent_ended}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        caller_ended.cancel()
-        agent_ended.cancel()
+    await _talk(caller, one)
+    if caller.redirect_to is not None and not caller.hangup_requested:
+        _redirected_out(state, caller, one, bridge, member, member_headers, waited, answered_at)
+        return
     reason = "caller" if caller.hangup_requested else "agent"
     caller.set_variable("BRIDGEPEER", "")
     if not one.gone:

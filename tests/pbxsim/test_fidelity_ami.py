@@ -59,6 +59,7 @@ CARRIED_OVER = {
     "14_fastagi_getdata": QUEUE_HISTORY,
     "10_queue_context_exit": QUEUE_HISTORY,
     "11_queue_withdraw": QUEUE_HISTORY,
+    "04_redirect_requeue": QUEUE_HISTORY,
 }
 
 
@@ -90,6 +91,7 @@ PASSING_TRACES = [
     "14_fastagi_getdata",
     "10_queue_context_exit",
     "11_queue_withdraw",
+    "04_redirect_requeue",
 ]
 
 
