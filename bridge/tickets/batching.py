@@ -5,6 +5,12 @@ redis-py far more CPU than the script costs the server. So creates made while a 
 wire wait for the next one, and each call carries the whole batch as one JSON argument to one
 EVALSHA. Every create is still atomic (the whole call is) and gets its own reply; a create made
 alone costs one round trip, as before.
+
+If Redis fails the call (connection lost, or a script error such as a key of the wrong type
+put there by someone else), every create in that batch gets the error, although the creates
+before the failing one may have been written. The callers' retries with the same request ids
+then return those tickets (idempotency), so nothing is duplicated. A batch of max_batch (200)
+creates keeps Redis busy for a few milliseconds.
 """
 
 from __future__ import annotations
