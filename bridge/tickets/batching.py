@@ -8,9 +8,10 @@ alone costs one round trip, as before.
 
 If Redis fails the call (connection lost, or a script error such as a key of the wrong type
 put there by someone else), every create in that batch gets the error, although the creates
-before the failing one may have been written. The callers' retries with the same request ids
-then return those tickets (idempotency), so nothing is duplicated. A batch of max_batch (200)
-creates keeps Redis busy for a few milliseconds.
+before the failing one were written; the callers' retries with the same request ids return
+those (idempotency). Only the create that hit the script error can be left half-written, and
+only when something outside this store broke its keys. A batch of max_batch (200) creates
+keeps Redis busy for a few milliseconds.
 """
 
 from __future__ import annotations
