@@ -39,7 +39,7 @@ from routing.tickets import (
     is_overdue,
 )
 from tests.bridge.test_tickets_model import county_to_12345_hops, draft_data
-from tests.redis_server import free_port, start_redis
+from tests.redis_server import RedisServer, free_port, start_redis
 
 S = TicketStatus
 # 16:30 UTC on the 29th is 00:30 on the 30th in Asia/Shanghai: ids carry the Shanghai day.
@@ -145,6 +145,21 @@ async def test_concurrent_creates_get_distinct_ids(store: TicketStore) -> None:
     ids = {r.ticket.id for r in results}
     assert len(ids) == 80
     assert max(ids) == "LK-20261130-000080"
+
+
+async def test_two_bridge_instances_never_share_an_id(
+    store: TicketStore, redis_server: RedisServer, clock: Clock
+) -> None:
+    other_client = aioredis.Redis.from_url(redis_server.url)
+    other = TicketStore(other_client, POLICY, clock=clock)
+    results = await asyncio.gather(
+        *(
+            (store if n % 2 else other).create(draft(), request_id=f"i{n}", by="agent101")
+            for n in range(60)
+        )
+    )
+    assert len({r.ticket.id for r in results}) == 60
+    await other_client.aclose()
 
 
 async def test_create_reloads_the_script_after_script_flush(
