@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from telephony.pbxsim import EmulatedPBX
-from telephony.pbxsim.conffiles import ConfError
+from telephony.pbxsim.conf import ConfigError
 
 EXIT_BAD_CONFIG = 2
 
@@ -40,7 +40,7 @@ def pbxsim_command(args: argparse.Namespace) -> int:
         pbx = EmulatedPBX.from_config_dir(
             Path(args.config), name=args.name, time_scale=args.time_scale
         )
-    except (ConfError, ValueError) as error:
+    except (ConfigError, ValueError) as error:
         print(f"pbxsim: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     pbx.ami_host = args.ami_host or pbx.config.ami_bindaddr

@@ -1,14 +1,13 @@
-"""extensions.conf as the runtime needs it: contexts, extension patterns, priorities, and the
-`${...}` / `$[...]` substitution the applications' arguments go through."""
+"""extensions.conf as the runtime needs it (priorities by number and label, on top of the
+config loader's model) and the `${...}` / `$[...]` substitution of application arguments."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from telephony.pbxsim.conffiles import ConfError, read_conf
+from telephony.pbxsim import conf
 
 
 @dataclass(frozen=True)
@@ -24,11 +23,6 @@ class Extension:
     pattern: str
     steps: dict[int, Step] = field(default_factory=dict)
 
-    def matches(self, exten: str) -> bool:
-        if not self.pattern.startswith("_"):
-            return self.pattern == exten
-        return _pattern_regex(self.pattern).fullmatch(exten) is not None
-
     def find_label(self, label: str) -> int | None:
         for priority, step in self.steps.items():
             if step.label == label:
@@ -36,108 +30,30 @@ class Extension:
         return None
 
 
-@dataclass
 class Dialplan:
-    contexts: dict[str, list[Extension]]
-    globals: dict[str, str]
+    """The runtime's view of the dialplan the config loader read: lookups follow its
+    Asterisk search order (exact before pattern, `include =>`)."""
+
+    def __init__(self, source: conf.Dialplan) -> None:
+        self.source = source
+        self.globals = dict(source.globals)
+        self._views: dict[int, Extension] = {}
 
     def find(self, context: str, exten: str) -> Extension | None:
-        extensions = self.contexts.get(context)
-        if extensions is None:
+        found = self.source.find(context, exten)
+        if found is None:
             return None
-        # Exact extensions win over patterns, as in Asterisk's ordering.
-        for extension in extensions:
-            if not extension.pattern.startswith("_") and extension.pattern == exten:
-                return extension
-        for extension in extensions:
-            if extension.pattern.startswith("_") and extension.matches(exten):
-                return extension
-        return None
+        view = self._views.get(id(found))
+        if view is None:
+            steps = {
+                number: Step(p.app, p.args, p.label, str(p.where))
+                for number, p in found.priorities.items()
+            }
+            view = self._views[id(found)] = Extension(found.name, steps)
+        return view
 
     def exists(self, context: str, exten: str, priority: int = 1) -> bool:
-        extension = self.find(context, exten)
-        return extension is not None and priority in extension.steps
-
-
-_PATTERN_CHARS = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
-
-
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    out: list[str] = []
-    body = pattern[1:]
-    index = 0
-    while index < len(body):
-        char = body[index]
-        if char == "[":
-            close = body.index("]", index)
-            out.append("[" + body[index + 1 : close] + "]")
-            index = close + 1
-            continue
-        out.append(_PATTERN_CHARS.get(char.upper(), re.escape(char)))
-        index += 1
-    return re.compile("".join(out))
-
-
-def load_dialplan(path: Path) -> Dialplan:
-    contexts: dict[str, list[Extension]] = {}
-    global_vars: dict[str, str] = {}
-    for section in read_conf(path):
-        if section.name == "general":
-            continue
-        if section.name == "globals":
-            global_vars.update({line.key: line.value for line in section.lines})
-            continue
-        extensions: list[Extension] = []
-        current: Extension | None = None
-        last_priority = 0
-        for line in section.lines:
-            if line.key == "exten":
-                pattern, _, rest = line.value.partition(",")
-                pattern = pattern.strip()
-                current = next((e for e in extensions if e.pattern == pattern), None)
-                if current is None:
-                    current = Extension(pattern)
-                    extensions.append(current)
-            elif line.key == "same":
-                if current is None:
-                    raise ConfError(f"{line.where}: 'same =>' before any 'exten =>'")
-                rest = line.value
-            elif line.key in ("include", "switch", "ignorepat"):
-                raise ConfError(f"{line.where}: extensions.conf '{line.key}' is not emulated")
-            else:
-                raise ConfError(f"{line.where}: unknown extensions.conf line {line.key!r}")
-            priority_text, _, app_text = rest.partition(",")
-            priority, label = _priority(priority_text.strip(), last_priority, line.where)
-            app, data = _application(app_text.strip(), line.where)
-            current.steps[priority] = Step(app, data, label, line.where)
-            last_priority = priority
-        contexts[section.name] = extensions
-    return Dialplan(contexts, global_vars)
-
-
-def _priority(text: str, last: int, where: str) -> tuple[int, str | None]:
-    label = None
-    match = re.fullmatch(r"([^()]+)(?:\(([^)]*)\))?", text)
-    if match is None:
-        raise ConfError(f"{where}: cannot read priority {text!r}")
-    number, label = match.group(1), match.group(2)
-    if number == "n":
-        return last + 1, label
-    if number.isdigit():
-        return int(number), label
-    raise ConfError(f"{where}: priority {number!r} is not emulated (use a number or n)")
-
-
-def _application(text: str, where: str) -> tuple[str, str]:
-    if not text:
-        raise ConfError(f"{where}: priority without an application")
-    paren = text.find("(")
-    if paren < 0:
-        app, _, data = text.partition(",")
-        return app.strip(), data
-    if not text.endswith(")"):
-        raise ConfError(f"{where}: application call without closing ')': {text!r}")
-    return text[:paren].strip(), text[paren + 1 : -1]
+        return self.source.exists(context, exten, priority)
 
 
 # -- substitution ------------------------------------------------------------------------

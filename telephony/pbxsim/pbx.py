@@ -11,7 +11,7 @@ from telephony.pbxsim.amiserver import ActionSpec, AMISession, privilege_text
 from telephony.pbxsim.amiwire import Headers
 from telephony.pbxsim.channels import Channel
 from telephony.pbxsim.clock import Clock
-from telephony.pbxsim.dialplan import Dialplan, load_dialplan
+from telephony.pbxsim.dialplan import Dialplan
 from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, PBXConfig, load_pbx_config
 from telephony.pbxsim.queues import Queue, queue_order_key
 
@@ -78,9 +78,10 @@ class EmulatedPBX:
         time_scale: float = 1.0,
         agi_redirect: dict[Address, Address] | None = None,
     ) -> EmulatedPBX:
-        config = load_pbx_config(Path(path))
-        dialplan = load_dialplan(Path(path) / "extensions.conf")
-        return cls(config, dialplan, name, ami_host, ami_port, time_scale, agi_redirect)
+        config, loaded = load_pbx_config(Path(path))
+        return cls(
+            config, Dialplan(loaded.dialplan), name, ami_host, ami_port, time_scale, agi_redirect
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:

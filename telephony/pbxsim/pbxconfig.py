@@ -1,12 +1,13 @@
-"""What the runtime needs from a folder of Asterisk `.conf` files: manager users, channelvars
-and queues (the dialplan is read by `dialplan.py`)."""
+"""What the runtime needs from a folder of Asterisk `.conf` files — manager users as
+permission masks, channelvars, queues — taken from the config loader in `conf/`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telephony.pbxsim.conffiles import ConfError, Section, read_conf
+from telephony.pbxsim import conf
+from telephony.pbxsim.conf import ConfigError
 
 # manager.h EVENT_FLAG_* bits, in Asterisk's order (the order `Privilege:` lists them in).
 PERMISSION_FLAGS: dict[str, int] = {
@@ -43,7 +44,7 @@ def parse_permissions(text: str, where: str) -> int:
         elif word in PERMISSION_FLAGS:
             mask |= PERMISSION_FLAGS[word]
         else:
-            raise ConfError(f"{where}: unknown manager permission class {word!r}")
+            raise ConfigError(None, f"{where}: unknown manager permission class {word!r}")
     return mask
 
 
@@ -78,27 +79,6 @@ class QueueConfig:
     members: list[MemberConfig] = field(default_factory=list)
 
 
-SUPPORTED_STRATEGIES = {"ringall", "rrmemory", "leastrecent"}
-# queues.conf options the emulator reads; the others listed here are accepted because they
-# change nothing the emulator shows (announcements, music, log formats).
-_QUEUE_INT_OPTIONS = {"timeout", "retry", "wrapuptime", "maxlen", "servicelevel", "weight"}
-_QUEUE_INERT_OPTIONS = {
-    "joinempty",
-    "leavewhenempty",
-    "ringinuse",
-    "announce-frequency",
-    "periodic-announce-frequency",
-    "announce-position",
-    "announce-holdtime",
-    "reportholdtime",
-    "setinterfacevar",
-    "setqueuevar",
-    "setqueueentryvar",
-    "musicclass",
-    "autofill",
-}
-
-
 @dataclass
 class PBXConfig:
     users: dict[str, ManagerUser]
@@ -107,74 +87,52 @@ class PBXConfig:
     directory: Path
     ami_bindaddr: str = "127.0.0.1"  # manager.conf [general] bindaddr / port
     ami_port: int = 5038
+    warnings: list[str] = field(default_factory=list)
 
 
-def load_pbx_config(directory: Path) -> PBXConfig:
-    manager = read_conf(directory / "manager.conf")
-    users, channelvars = _manager(manager)
-    queues = _queues(read_conf(directory / "queues.conf"))
-    config = PBXConfig(users, channelvars, queues, directory)
-    for section in manager:
-        if section.name == "general":
-            config.ami_bindaddr = section.get("bindaddr", config.ami_bindaddr) or "127.0.0.1"
-            config.ami_port = _int(section.get("port", "5038") or "5038", section.where)
-    return config
+def load_pbx_config(directory: Path) -> tuple[PBXConfig, conf.PbxConfig]:
+    """Read the folder with the config loader in `telephony/pbxsim/conf/` (which refuses
+    what the emulator cannot run, naming `file:line`) and keep what the runtime needs."""
+    loaded = conf.load_pbx_config(directory)
+    manager = loaded.manager
+    users = {
+        name: ManagerUser(
+            name,
+            user.secret,
+            _mask(user.read, str(user.where)),
+            _mask(user.write, str(user.where)),
+        )
+        for name, user in manager.users.items()
+    }
+    queues = {name: _queue(queue) for name, queue in loaded.queues.queues.items()}
+    config = PBXConfig(
+        users=users,
+        channelvars=list(manager.channelvars),
+        queues=queues,
+        directory=directory,
+        ami_bindaddr=manager.bindaddr,
+        ami_port=manager.port,
+        warnings=list(loaded.warnings),
+    )
+    return config, loaded
 
 
-def _manager(sections: list[Section]) -> tuple[dict[str, ManagerUser], list[str]]:
-    users: dict[str, ManagerUser] = {}
-    channelvars: list[str] = []
-    for section in sections:
-        if section.name == "general":
-            raw = section.get("channelvars", "") or ""
-            channelvars = [v.strip() for v in raw.split(",") if v.strip()]
-            continue
-        secret = section.get("secret")
-        if secret is None:
-            raise ConfError(f"{section.where}: manager user [{section.name}] has no secret")
-        read = parse_permissions(section.get("read", "") or "", section.where)
-        write = parse_permissions(section.get("write", "") or "", section.where)
-        users[section.name] = ManagerUser(section.name, secret, read, write)
-    return users, channelvars
+def _mask(classes: frozenset[str], where: str) -> int:
+    return parse_permissions(",".join(sorted(classes)), where)
 
 
-def _queues(sections: list[Section]) -> dict[str, QueueConfig]:
-    queues: dict[str, QueueConfig] = {}
-    for section in sections:
-        if section.name == "general":
-            continue
-        queue = QueueConfig(section.name)
-        for line in section.lines:
-            if line.key == "member":
-                queue.members.append(parse_member(line.value, line.where))
-            elif line.key == "strategy":
-                if line.value not in SUPPORTED_STRATEGIES:
-                    raise ConfError(f"{line.where}: queue strategy {line.value!r} not emulated")
-                queue.strategy = line.value
-            elif line.key in _QUEUE_INT_OPTIONS:
-                setattr(queue, line.key, _int(line.value, line.where))
-            elif line.key == "context":
-                queue.context = line.value
-            elif line.key not in _QUEUE_INERT_OPTIONS:
-                raise ConfError(f"{line.where}: queues.conf option {line.key!r} not emulated")
-        queues[queue.name] = queue
-    return queues
-
-
-def parse_member(text: str, where: str) -> MemberConfig:
-    parts = [p.strip() for p in text.split(",")]
-    interface = parts[0]
-    if "/" not in interface:
-        raise ConfError(f"{where}: queue member {interface!r} is not Tech/resource")
-    penalty = _int(parts[1], where) if len(parts) > 1 and parts[1] else 0
-    name = parts[2] if len(parts) > 2 and parts[2] else interface
-    state = parts[3] if len(parts) > 3 and parts[3] else interface
-    wrapup = _int(parts[5], where) if len(parts) > 5 and parts[5] else None
-    return MemberConfig(interface, penalty, name, state, wrapup)
-
-
-def _int(text: str, where: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfError(f"{where}: expected a whole number, got {text!r}") from None
+def _queue(queue: conf.QueueConfig) -> QueueConfig:
+    return QueueConfig(
+        name=queue.name,
+        strategy=queue.strategy,
+        timeout=queue.timeout,
+        retry=queue.retry,
+        wrapuptime=queue.wrapuptime,
+        maxlen=queue.maxlen,
+        servicelevel=queue.servicelevel,
+        weight=queue.weight,
+        context=queue.context or "",
+        members=[
+            MemberConfig(m.interface, m.penalty, m.name, m.state_interface) for m in queue.members
+        ],
+    )

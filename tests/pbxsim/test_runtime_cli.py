@@ -59,11 +59,11 @@ def test_pbxsim_command_serves_ami_on_the_given_port() -> None:
 def test_pbxsim_command_names_a_bad_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "manager.conf").write_text("[general]\nport = 5038\n[u]\nread = all\n")
-    (tmp_path / "queues.conf").write_text("")
-    (tmp_path / "extensions.conf").write_text("")
+    (tmp_path / "manager.conf").write_text("[general]\nenabled = yes\nport = 5038\n")
+    (tmp_path / "extensions.conf").write_text("[in]\nexten => s,1,NoSuchApp()\n")
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["pbxsim", "--config", str(tmp_path)])
     assert args.func(args) == 2
-    assert "manager.conf:3: manager user [u] has no secret" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert error.startswith("pbxsim: ") and "extensions.conf:2" in error and "NoSuchApp" in error
