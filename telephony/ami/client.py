@@ -540,7 +540,10 @@ class AMIClient:
         if not inline and not subscribed:
             return  # nobody listens: not even split into headers
         event = to_event(message)
-        problems = event.problems if isinstance(event, GenericEvent) else message.problems
+        if isinstance(event, GenericEvent):  # report what is known without forcing a parse
+            problems = event.validation_problems + (message.problems if message.parsed else [])
+        else:
+            problems = message.problems
         if problems:
             self.stats.malformed += 1
             log.warning("AMI %s event malformed: %s", name, "; ".join(problems))

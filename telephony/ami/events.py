@@ -37,16 +37,39 @@ class Event(BaseModel):
 
 
 class GenericEvent(Event):
-    """An event without a model (or whose fields did not convert): every header as text."""
+    """An event without a model (or whose fields did not convert): every header as text.
 
+    Its headers are parsed only when first asked for (``fields``, ``get``...): a catch-all
+    listener that looks at ``name`` alone costs no parsing.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+        arbitrary_types_allowed=True,
+    )
     typed: ClassVar[bool] = False
 
-    fields: Annotated[dict[str, str], SkipValidation] = Field(default_factory=dict)
-    variables: Annotated[dict[str, dict[str, str]], SkipValidation] = Field(default_factory=dict)
-    problems: Annotated[list[str], SkipValidation] = Field(default_factory=list)
+    message: Annotated[Message, SkipValidation] = Field(exclude=True, repr=False)
+    validation_problems: Annotated[list[str], SkipValidation] = Field(default_factory=list)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return self.message.fields
+
+    @property
+    def variables(self) -> dict[str, dict[str, str]]:
+        return self.message.variables
+
+    @property
+    def problems(self) -> list[str]:
+        """Fields that did not convert, then malformed lines."""
+        return self.validation_problems + self.message.problems
 
     def get(self, header: str, default: str = "") -> str:
-        return self.fields.get(header, default)
+        return self.message.fields.get(header, default)
 
 
 # --- shared field groups -------------------------------------------------------------------
@@ -476,11 +499,11 @@ EVENT_TYPES: dict[str, type[Event]] = _registry()
 
 def to_event(message: Message) -> Event:
     """The typed event for a parsed message; never raises."""
-    fields = message.fields
-    name = fields.get("Event", "")
+    name = message.event or ""
     model = EVENT_TYPES.get(name)
     if model is None:
-        return _generic(message, [])
+        return _generic(message, [])  # headers stay unparsed until someone asks
+    fields = message.fields
     data = {**fields, **message.variables} if message.variables else fields
     try:
         return model.model_validate(data)
@@ -493,13 +516,11 @@ def to_event(message: Message) -> Event:
 
 
 def _generic(message: Message, problems: list[str]) -> GenericEvent:
-    fields = message.fields
     return GenericEvent(
-        Event=fields.get("Event", ""),
-        Privilege=fields.get("Privilege", ""),
-        SystemName=fields.get("SystemName", ""),
-        ActionID=fields.get("ActionID", ""),
-        fields=fields,
-        variables=message.variables,
-        problems=problems + message.problems,
+        name=message.event or "",
+        privilege=message.peek("Privilege"),
+        system_name=message.peek("SystemName"),
+        action_id=message.peek("ActionID"),
+        message=message,
+        validation_problems=problems,
     )

@@ -52,6 +52,26 @@ class Message:
         return self._headers
 
     @property
+    def parsed(self) -> bool:
+        return self._headers is not None
+
+    def peek(self, name: str) -> str:
+        """The first value of one header, found in the text without parsing the rest."""
+        if self._headers is not None:
+            return self._headers.fields.get(name, "")
+        text = self.text
+        key = f"{name}: "
+        if text.startswith(key):
+            start = len(key)
+        else:
+            start = text.find(f"\r\n{key}")
+            if start < 0:
+                return ""
+            start += len(key) + 2
+        end = text.find("\r\n", start)
+        return text[start:] if end < 0 else text[start:end]
+
+    @property
     def fields(self) -> dict[str, str]:
         return self.headers.fields
 

@@ -182,3 +182,20 @@ def test_events_are_frozen() -> None:
     (abandon,) = of_type("03_queue_abandon.ami.txt", ev.QueueCallerAbandon)
     with pytest.raises(ValueError, match="frozen"):
         abandon.hold_time = 5
+
+
+def test_an_unknown_event_is_parsed_only_when_asked() -> None:
+    message = parse_message(
+        "Event: Newexten\r\nPrivilege: dialplan,all\r\nSystemName: lab\r\nAppData: a: b"
+    )
+    event = to_event(message)
+    assert isinstance(event, GenericEvent)
+    assert (event.name, event.privilege, event.system_name, event.action_id) == (
+        "Newexten",
+        "dialplan,all",
+        "lab",
+        "",
+    )
+    assert not message.parsed
+    assert event.get("AppData") == "a: b"
+    assert message.parsed
