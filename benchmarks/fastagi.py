@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import logging
 import multiprocessing as mp
@@ -104,7 +105,9 @@ class Pyst2FastAGI(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         wfile: Any = self.wfile  # a socket file: TextIOWrapper takes it, typeshed disagrees
         stdout = io.TextIOWrapper(wfile, encoding="utf-8", write_through=True)
-        with open(os.devnull, "w") as quiet:
+        # Like pyst2's handler, a socket timeout or error ends the session; here quietly (the
+        # client counts it as an error) instead of a line on stderr per failure.
+        with open(os.devnull, "w") as quiet, contextlib.suppress(OSError):
             agi = ThreadSafeAGI(stdin=self.rfile, stdout=stdout, stderr=quiet)
             agi.get_variable("CALLERID(num)")
             agi.set_variable("TICKET_ID", "T-1")
