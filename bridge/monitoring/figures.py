@@ -16,7 +16,6 @@ from routing.metrics import (
     MetricsConfig,
     Outcome,
     QueueMetrics,
-    Scope,
     local_midnight,
 )
 
@@ -66,8 +65,3 @@ class MonitorMetrics(QueueMetrics):
 
     def queues(self) -> list[str]:
         return [scope.name for scope in self.scopes() if scope.kind == "queue"]
-
-    def minute_series(self, scope: Scope, first_minute: int, minutes: int) -> list[Counts]:
-        """One Counts per minute from ``first_minute`` (empty minutes included), for sparklines."""
-        per_minute = self._buckets.get(scope, {})
-        return [per_minute.get(m) or Counts() for m in range(first_minute, first_minute + minutes)]

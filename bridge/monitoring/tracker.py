@@ -1,27 +1,30 @@
 """AMI queue events -> one CallerOutcome per caller per queue.
 
-Asterisk 22 does not say in one event how a caller's stay in a queue ended, so each caller is
-followed until the events after its QueueCallerAbandon / QueueCallerLeave tell (see the traces
-in ../shared/asterisk-traces):
+Asterisk 22 does not say in one event how a caller's stay in a queue ended. The tracker
+gathers the facts of each stay (routing.metrics.QueueStay: answered, QueueCallerAbandon seen,
+withdrawn, QUEUESTATUS, left to another context) from the events that follow the caller's
+QueueCallerAbandon / QueueCallerLeave, and lets ``routing.metrics.classify_exit`` decide. It
+decides as soon as the facts are in (traces in ../shared/asterisk-traces):
 
 - ``AgentConnect`` -> ANSWERED, wait = its ``HoldTime`` (trace 02: it follows the Leave).
-- ``QueueCallerAbandon`` then the caller's ``Hangup`` -> ABANDONED, the early release
-  (trace 03), wait = the Abandon's ``HoldTime`` (seconds).
-- ``QueueCallerAbandon`` after a withdrawal -> WITHDRAWN: the bridge asked for it
-  (:meth:`QueueTracker.note_withdraw`), or ``QUEUE_WITHDRAW_INFO`` / ``QUEUESTATUS=WITHDRAW``
-  is set on the caller (trace 11: both follow the Abandon).
-- ``QueueCallerAbandon`` whose channel is already elsewhere in the dialplan, or the bridge's
-  own Redirect (:meth:`QueueTracker.note_redirect`), or the caller joining another queue
-  before hanging up -> TRANSFERRED.
-- ``QueueCallerLeave`` with ``QUEUESTATUS=TIMEOUT`` (or FULL, JOINEMPTY, LEAVEEMPTY,
-  JOINUNAVAIL, LEAVEUNAVAIL: the queue sent the caller on) -> TIMED_OUT.
-- ``QueueCallerLeave`` with no Abandon, no AgentConnect and no ``QUEUESTATUS`` -> EXIT_KEY:
-  the caller pressed a key of the queue's ``context`` (trace 10; the Leave already shows the
-  new context, and Asterisk leaves ``QUEUESTATUS`` empty).
+- ``QueueCallerLeave`` showing another context -> EXIT_KEY (trace 10: the caller pressed a
+  key of the queue's ``context``; Asterisk leaves ``QUEUESTATUS`` empty).
+- Abandon + Leave, then the caller's ``Hangup`` -> ABANDONED, the early release (trace 03),
+  wait = the Abandon's ``HoldTime`` (seconds).
+- Abandon, then ``QUEUE_WITHDRAW_INFO`` or ``QUEUESTATUS=WITHDRAW`` on the caller, or the
+  bridge's own request (:meth:`QueueTracker.note_withdraw`) -> WITHDRAWN (trace 11: Asterisk
+  sends QueueCallerAbandon for a withdrawn caller too).
+- Leave, then ``QUEUESTATUS`` (TIMEOUT -> TIMED_OUT, others as classify_exit says).
 
-When nothing decides within ``grace`` seconds the default is taken: ABANDONED after an
-Abandon, EXIT_KEY after a Leave. So every outcome is counted within grace + one tick of the
-deciding event (≤ 1 s).
+Three bridge-side rules come on top: the bridge's own Redirect of the caller
+(:meth:`QueueTracker.note_redirect`) -> TRANSFERRED; a caller who, after an Abandon, joins
+another queue instead of hanging up did not hang up -> TRANSFERRED, not an early release; and
+an Abandon whose snapshot already shows another context is a Redirect, not a key exit (a key
+exit sends no Abandon, trace 10) -> TRANSFERRED.
+
+When nothing more comes within ``grace`` seconds, classify_exit decides with the facts so far
+(an Abandon without a Hangup stays an early release: a manager user without the ``call``
+class gets no Hangup events). Every outcome is thus counted within grace + one tick (≤ 1 s).
 
 After an AMI reconnect :meth:`QueueTracker.resync` takes Asterisk's ``QueueEntry`` list:
 callers still waiting are kept (no double count), new ones are added with join time
@@ -36,7 +39,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bridge.monitoring.config import QueueDirectory
-from routing.metrics import CallerOutcome, Outcome
+from routing.metrics import CallerOutcome, Outcome, QueueStay, classify_exit
 from telephony.ami.events import (
     AgentConnect,
     ChannelEvent,
@@ -51,10 +54,6 @@ from telephony.ami.events import (
 )
 
 WITHHELD_NUMBERS = frozenset({"", "anonymous", "<unknown>", "unknown", "restricted", "private"})
-# QUEUESTATUS values meaning the queue itself sent the caller on.
-QUEUE_GAVE_UP = frozenset(
-    {"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL"}
-)
 # Asterisk presentation: bits 0x60 are 0x20 (restricted) or 0x40 (unavailable).
 PRESENTATION_MASK = 0x60
 
@@ -100,8 +99,21 @@ class FollowedCaller:
     state: str = "waiting"
     ended_at: float = 0.0  # when the Abandon / Leave arrived (our clock)
     hold_time: float | None = None  # the Abandon's HoldTime
-    withdraw_requested: bool = False
-    redirect_requested: bool = False
+    # facts for classify_exit
+    abandon_event: bool = False
+    left: bool = False
+    withdrawn: bool = False
+    queuestatus: str = ""
+    left_to_other_context: bool = False
+
+    def stay(self, answered: bool = False) -> QueueStay:
+        return QueueStay(
+            answered=answered,
+            abandon_event=self.abandon_event,
+            withdrawn=self.withdrawn,
+            queuestatus=self.queuestatus,
+            left_to_other_context=self.left_to_other_context,
+        )
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs a microsecond per outcome
@@ -194,9 +206,8 @@ class QueueTracker:
     def _on_join(self, event: QueueCallerJoin) -> None:
         earlier = self._callers.get(event.uniqueid)
         if earlier is not None and (earlier.state != "waiting" or earlier.queue != event.queue):
-            # Out of one queue and already in the next: whatever it was, not a hang-up.
-            outcome = Outcome.EXIT_KEY if earlier.state == "left" else Outcome.TRANSFERRED
-            self._close(earlier, outcome, self.clock())
+            # Out of one queue and already in the next: it did not hang up.
+            self._decide(earlier, self.clock(), continued=True)
         number = event.caller_id_num
         self._callers[event.uniqueid] = FollowedCaller(
             uniqueid=event.uniqueid,
@@ -224,40 +235,48 @@ class QueueTracker:
             caller = self._adopt(event, event.queue)
         now = self.clock()
         caller.state, caller.ended_at, caller.hold_time = "abandoned", now, float(event.hold_time)
+        caller.abandon_event = True
         caller.position = event.position
         caller.original_position = event.original_position or caller.original_position
-        if (event.queue, event.channel) in self._withdraws or caller.withdraw_requested:
-            self._close(caller, Outcome.WITHDRAWN, now)
-        elif event.channel in self._redirects or self._moved_on(caller, event):
-            self._close(caller, Outcome.TRANSFERRED, now)
+        caller.left_to_other_context = self._moved_on(caller, event)
+        if (event.queue, event.channel) in self._withdraws:
+            caller.withdrawn = True
+        if caller.withdrawn or event.channel in self._redirects:
+            self._decide(caller, now)
 
     def _on_leave(self, event: QueueCallerLeave) -> None:
         caller = self._followed(event, event.queue)
-        if caller is None or caller.state != "waiting":
-            return  # the Leave that follows an Abandon, or a caller we never saw join
+        if caller is None or caller.left:
+            return
         now = self.clock()
-        caller.state, caller.ended_at, caller.position = "left", now, event.position
-        if event.channel in self._redirects:
-            self._close(caller, Outcome.TRANSFERRED, now)
-        elif self._moved_on(caller, event):
-            self._close(caller, Outcome.EXIT_KEY, now)  # trace 10: the Leave shows divert110
+        caller.left, caller.position = True, event.position
+        caller.left_to_other_context = caller.left_to_other_context or self._moved_on(caller, event)
+        if caller.state == "waiting":
+            caller.state, caller.ended_at = "left", now
+        # After an Abandon the Hangup (early release) or QUEUESTATUS (withdrawal) is still to
+        # come; after a plain Leave, AgentConnect or QUEUESTATUS -- unless the Leave already
+        # shows the caller elsewhere (trace 10) or the bridge moved it.
+        if event.channel in self._redirects or (
+            caller.left_to_other_context and not caller.abandon_event
+        ):
+            self._decide(caller, now)
 
     def _on_agent_connect(self, event: AgentConnect) -> None:
         caller = self._followed(event, event.queue)
         if caller is None:
             caller = self._adopt(event, event.queue)
-        self._close(caller, Outcome.ANSWERED, self.clock(), wait=float(event.hold_time))
+        self._decide(caller, self.clock(), answered=True, wait=float(event.hold_time))
 
     def _on_varset(self, event: VarSet) -> None:
         caller = self._callers.get(event.uniqueid)
         if caller is None or caller.state == "waiting":
             return
-        if event.variable == "QUEUE_WITHDRAW_INFO" or (
-            event.variable == "QUEUESTATUS" and event.value == "WITHDRAW"
-        ):
-            self._close(caller, Outcome.WITHDRAWN, self.clock())
-        elif event.variable == "QUEUESTATUS" and event.value in QUEUE_GAVE_UP:
-            self._close(caller, Outcome.TIMED_OUT, self.clock())
+        if event.variable == "QUEUE_WITHDRAW_INFO":
+            caller.withdrawn = True
+            self._decide(caller, self.clock())
+        elif event.variable == "QUEUESTATUS" and event.value:
+            caller.queuestatus = event.value
+            self._decide(caller, self.clock())
 
     def _on_hangup(self, event: Hangup) -> None:
         self._withheld_ids.discard(event.uniqueid)
@@ -265,15 +284,11 @@ class QueueTracker:
         if caller is None:
             return
         now = self.clock()
-        if caller.state == "abandoned":
-            self._close(caller, Outcome.ABANDONED, now)
-        elif caller.state == "left":
-            self._close(caller, Outcome.EXIT_KEY, now)
-        else:
+        if caller.state == "waiting":
             # Hung up while waiting and Asterisk's Abandon never came (not seen in Asterisk 22,
             # kept so a caller is never left open): an early release by definition.
-            caller.state, caller.ended_at = "abandoned", now
-            self._close(caller, Outcome.ABANDONED, now)
+            caller.state, caller.ended_at, caller.abandon_event = "abandoned", now, True
+        self._decide(caller, now)
 
     def _on_new_callerid(self, event: NewCallerid) -> None:
         if presentation_withheld(event.cid_calling_pres):
@@ -321,9 +336,29 @@ class QueueTracker:
             if c.state != "waiting" and now - c.ended_at >= self.grace
         ]
         for caller in due:
-            default = Outcome.ABANDONED if caller.state == "abandoned" else Outcome.EXIT_KEY
-            self._close(caller, default, now)
+            self._decide(caller, now)
         return len(due)
+
+    def _decide(
+        self,
+        caller: FollowedCaller,
+        now: float,
+        *,
+        answered: bool = False,
+        continued: bool = False,
+        wait: float | None = None,
+    ) -> None:
+        if caller.channel in self._redirects and not answered:
+            outcome = Outcome.TRANSFERRED  # the bridge moved it: no need to guess
+        else:
+            outcome = classify_exit(caller.stay(answered))
+            if continued and outcome is Outcome.ABANDONED:
+                outcome = Outcome.TRANSFERRED  # alive in the next queue: it did not hang up
+            elif caller.abandon_event and outcome is Outcome.EXIT_KEY:
+                # A key exit sends no Abandon (trace 10): an Abandon already showing another
+                # place in the dialplan is a Redirect by someone else.
+                outcome = Outcome.TRANSFERRED
+        self._close(caller, outcome, now, wait=wait)
 
     def _close(
         self,

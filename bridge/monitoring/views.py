@@ -62,7 +62,7 @@ async def window_figures(monitor: QueueMonitor, queue: str, window: Window) -> W
 
 def wallboard_json(monitor: QueueMonitor, now: float) -> dict[str, Any]:
     config = monitor.config
-    first_minute = int(now // MINUTE) - SPARK_MINUTES + 1
+    stop = (int(now // MINUTE) + 1) * MINUTE
     rows = []
     for queue in monitor.queue_names():
         info = monitor.directory.get(queue)
@@ -70,7 +70,7 @@ def wallboard_json(monitor: QueueMonitor, now: float) -> dict[str, Any]:
         hour = monitor.metrics.last(scope, 60, now)
         today = figures(monitor.metrics.today_counts(queue, now), 0.0, 0.0)
         live = monitor.live_figures(queue, now)
-        series = monitor.metrics.minute_series(scope, first_minute, SPARK_MINUTES)
+        series = monitor.metrics.series(scope, stop - SPARK_MINUTES * MINUTE, stop, 1)
         rate = today.early_release_rate
         level = today.service_level
         rows.append(
@@ -93,8 +93,8 @@ def wallboard_json(monitor: QueueMonitor, now: float) -> dict[str, Any]:
                 and rate > config.early_release_target,
                 "service_level_under_target": level is not None
                 and level < config.service_level_target,
-                "spark_offered": [c.offered for c in series],
-                "spark_early_released": [c.abandoned for c in series],
+                "spark_offered": [f.offered for f in series],
+                "spark_early_released": [f.abandoned for f in series],
             }
         )
     return {

@@ -151,8 +151,18 @@ def test_abandon_with_the_channel_already_elsewhere_is_a_transfer() -> None:
     caller = Caller("r1", "q12345", exten="12345")
     feed(tracker, caller.join())
     moved = Caller("r1", "q12345", context="hb-queue", exten="110370800")
-    feed(tracker, moved.abandon_event(8))
+    feed(tracker, moved.abandon_event(8) + moved.leave())
+    assert tracker.expire(clock.now + 0.5) == 1  # no Hangup follows: it lives on elsewhere
     assert outcomes(closed) == [("q12345", Outcome.TRANSFERRED, 8.0)]
+
+
+def test_abandon_then_joining_another_queue_is_not_an_early_release() -> None:
+    clock = Clock()
+    tracker, closed = make_tracker(clock)
+    first, then = Caller("j1", "q12345", exten="12345"), Caller("j1", "q110-city")
+    feed(tracker, first.join() + first.abandon_event(4) + first.leave() + then.join())
+    assert outcomes(closed) == [("q12345", Outcome.TRANSFERRED, 4.0)]
+    assert [c.queue for c in tracker.waiting()] == ["q110-city"]
 
 
 def test_undecided_callers_take_the_default_after_the_grace() -> None:
@@ -166,8 +176,8 @@ def test_undecided_callers_take_the_default_after_the_grace() -> None:
     assert tracker.undecided == 2
     assert tracker.expire(clock.now + 0.5) == 2
     assert outcomes(closed) == [
-        ("q110-city", Outcome.ABANDONED, 12.0),
-        ("q110-city", Outcome.EXIT_KEY, 12.0),
+        ("q110-city", Outcome.ABANDONED, 12.0),  # no Hangup seen: still an early release
+        ("q110-city", Outcome.TRANSFERRED, 12.0),  # left, no status, no answer: moved away
     ]
     assert all(c.lag == pytest.approx(0.5) for c in closed)
 
