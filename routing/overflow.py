@@ -9,12 +9,15 @@ Mechanism — *mutual aid while a surge lasts* (docs/overflow.md has it in Aster
   at once; it stays supported until its pressure has stayed low for `hold_s` (hysteresis).
 - While any centre is supported there is an aid group. Every centre that is not surging and has
   more free seats than it keeps back becomes a *donor*, and stays one while the group lasts.
-- Each donor lends a fixed set of members (all but `min_free_seats`, at most `max_lend`) to every
+- Each donor lends a fixed set of members (its last `max_lend` in queue order) to every
   other centre of the group, at penalty 1 (neighbour), 2 (the city centre) or 3 (any other).
   Into another donor's own queue (weight 10, like its own: mutual aid between donors), or into a
   supported non-donor's aid queue (weight 0: donors' own callers first, then the surged ones).
 - A supported centre that is not a donor has its routing flag on: new calls for the district go to
   its aid queue, where the lent members are (StartSupport / StopSupport).
+- Every donor keeps its own minimum of free seats (trunk reservation): while it has no more than
+  `min_free_seats` seats free, its lent members are paused in the other centres' queues
+  (PauseLoans), so they answer only their own centre until seats free up again.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ PENALTY_NEIGHBOUR = 1
 PENALTY_CITY = 2
 PENALTY_OTHER = 3
 
+# A surging centre counts as calm again once its sustained load fits in its own seats.
+_CALM_LOAD = 1.0
+
 
 @dataclass(frozen=True)
 class CentrePolicy:
@@ -41,7 +47,7 @@ class CentrePolicy:
     code: str
     level: CentreLevel
     neighbours: tuple[str, ...] = ()
-    min_free_seats: int = 1  # members never lent: they answer only their own centre's callers
+    min_free_seats: int = 1  # free seats a donor keeps for its own callers before lending any
     max_lend: int = 4  # cap on members this centre lends at once
     queue: str = ""  # its own Asterisk queue; default q110-<code>
     aid_queue: str = ""  # the queue support members join for it; default q110-aid-<code>
@@ -77,8 +83,8 @@ class OverflowConfig:
     activate_wait_s: float = 20.0  # a caller waiting this long starts support whatever the rate
     release_pressure: float = 0.8  # below this with nobody waiting counts as low
     hold_s: float = 180.0  # how long pressure must stay low before support is released
-    stand_down_pressure: float = 1.3  # smoothed pressure at which a centre stops lending
-    stand_down_smoothing_s: float = 300.0  # time constant of that smoothing
+    surge_load: float = 1.5  # sustained load (share of own seats) at which a centre surges
+    stand_down_resume_share: float = 0.5  # after standing down, resume when short < this × spare
 
     def __post_init__(self) -> None:
         codes = [c.code for c in self.centres]
@@ -95,17 +101,21 @@ class OverflowConfig:
             "activate_pressure",
             "activate_wait_s",
             "hold_s",
-            "stand_down_pressure",
-            "stand_down_smoothing_s",
+            "surge_load",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not (value > 0 and math.isfinite(value)):
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        if not 0 <= self.release_pressure < min(self.activate_pressure, self.stand_down_pressure):
+        if not 0 < self.stand_down_resume_share <= 1:
             raise ValueError(
-                "release_pressure must be >= 0 and below activate_pressure and "
-                f"stand_down_pressure (got {self.release_pressure}, {self.activate_pressure}, "
-                f"{self.stand_down_pressure}): that gap is the hysteresis"
+                f"stand_down_resume_share must be in (0, 1], got {self.stand_down_resume_share!r}"
+            )
+        if self.surge_load <= _CALM_LOAD:
+            raise ValueError(f"surge_load must be above {_CALM_LOAD}, got {self.surge_load!r}")
+        if not 0 <= self.release_pressure < self.activate_pressure:
+            raise ValueError(
+                "release_pressure must be >= 0 and below activate_pressure (got "
+                f"{self.release_pressure} and {self.activate_pressure}): that gap is the hysteresis"
             )
 
     @cached_property
@@ -122,16 +132,21 @@ class CentreState:
     busy: int  # own members on a call (their own centre's or a lent one)
     waiting: int  # callers of this district waiting (own queue and aid queue)
     longest_wait_s: float  # 0 when nobody waits
-    arrival_rate: float  # calls per second over the recent window
+    arrival_rate: float  # calls per second over the recent window (about a minute)
+    sustained_arrival_rate: float  # calls per second over a longer window (about five minutes)
 
     def __post_init__(self) -> None:
         if not 0 <= self.busy <= len(self.members):
             raise ValueError(
                 f"centre {self.code}: busy={self.busy} outside 0..{len(self.members)} members"
             )
-        if self.waiting < 0 or self.longest_wait_s < 0 or self.arrival_rate < 0:
+        if (
+            min(self.waiting, self.longest_wait_s, self.arrival_rate, self.sustained_arrival_rate)
+            < 0
+        ):
             raise ValueError(
-                f"centre {self.code}: waiting, longest_wait_s and arrival_rate must be >= 0"
+                f"centre {self.code}: waiting, longest_wait_s, arrival_rate and "
+                "sustained_arrival_rate must be >= 0"
             )
 
     @property
@@ -145,7 +160,7 @@ class Figures:
 
     code: str
     pressure: float  # (arrival_rate × handle time + waiting) / seats
-    smoothed_pressure: float
+    sustained_load: float  # sustained arrival rate × handle time / seats
     waiting: int
     longest_wait_s: float
     available: int
@@ -154,10 +169,20 @@ class Figures:
 
     def describe(self) -> str:
         return (
-            f"{self.code}: pressure {self.pressure:.2f} (smoothed {self.smoothed_pressure:.2f}), "
+            f"{self.code}: pressure {self.pressure:.2f} "
+            f"(sustained load {self.sustained_load:.2f}), "
             f"{self.waiting} waiting (longest {self.longest_wait_s:.0f} s), "
             f"{self.available}/{self.seats} seats free, {self.arrival_rate * 3600:.0f} calls/h"
         )
+
+
+def sustained_load(state: CentreState, handle_time_s: float) -> float:
+    """The share of its own seats the centre's sustained arrival rate keeps busy."""
+    seats = len(state.members)
+    demand = state.sustained_arrival_rate * handle_time_s
+    if seats == 0:
+        return math.inf if demand > 0 else 0.0
+    return demand / seats
 
 
 def pressure_of(state: CentreState, handle_time_s: float) -> float:
@@ -216,9 +241,10 @@ class Loan:
 
 @dataclass(frozen=True)
 class LendMember:
-    """AMI QueueAdd Queue=loan.queue Interface=loan.member Penalty=loan.penalty."""
+    """AMI QueueAdd Queue=loan.queue Interface=loan.member Penalty=loan.penalty Paused=paused."""
 
     loan: Loan
+    paused: bool
     donor_figures: Figures
     recipient_figures: Figures
 
@@ -243,7 +269,28 @@ class ReturnMember:
         )
 
 
-Action = StartSupport | StopSupport | LendMember | ReturnMember
+@dataclass(frozen=True)
+class PauseLoans:
+    """AMI QueuePause Queue=loan.queue Interface=loan.member Paused=`paused` for each loan: the
+    donor's lent members stop (or resume) answering other centres' callers; their own queue is
+    untouched."""
+
+    donor: str
+    paused: bool
+    loans: tuple[Loan, ...]
+    figures: Figures
+
+    def explain(self) -> str:
+        verb = "pause" if self.paused else "resume"
+        why = (
+            "it is down to its minimum of free seats"
+            if self.paused
+            else "it has more free seats than its minimum again"
+        )
+        return f"{verb} {len(self.loans)} loans of {self.donor}: {why}; {self.figures.describe()}"
+
+
+Action = StartSupport | StopSupport | LendMember | ReturnMember | PauseLoans
 
 
 @dataclass(frozen=True)
@@ -260,12 +307,13 @@ class OverflowState:
 
     now: float | None = None  # time of the tick that produced this state
     supported: Mapping[str, Support] = field(default_factory=dict)
-    smoothed: Mapping[str, float] = field(default_factory=dict)  # smoothed pressure per centre
     surging: frozenset[str] = frozenset()  # over their own capacity for minutes: lend nothing
     donors: frozenset[str] = frozenset()
     routed: frozenset[str] = frozenset()  # routing flag on (supported and not donors)
     lent: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # donor → members lent
     loans: frozenset[Loan] = frozenset()
+    paused: frozenset[str] = frozenset()  # donors at their minimum of free seats
+    standing_down: bool = False  # surges beyond what donors can spare: no help to surging centres
 
 
 @dataclass(frozen=True)
@@ -301,15 +349,14 @@ def decide(
     # Plain floats first; Figures objects are built only for centres an action names, because the
     # simulation calls this every simulated second.
     pressure = {code: pressure_of(s, config.handle_time_s) for code, s in states.items()}
-    elapsed = 0.0 if previous.now is None else now - previous.now
-    smoothed = _smooth(previous.smoothed, pressure, elapsed, config.stand_down_smoothing_s)
+    sustained = {code: sustained_load(s, config.handle_time_s) for code, s in states.items()}
 
     def figures(code: str) -> Figures:
         s = states[code]
         return Figures(
             code,
             pressure[code],
-            smoothed[code],
+            sustained[code],
             s.waiting,
             s.longest_wait_s,
             s.available,
@@ -318,9 +365,16 @@ def decide(
         )
 
     supported, started, ended = _update_support(config, states, pressure, previous.supported, now)
-    surging = _surging(config, smoothed, previous.surging)
+    surging = _surging(config, sustained, previous.surging) if supported else frozenset()
     donors = _choose_donors(config, states, supported, surging, previous.donors)
+    short, spare, standing_down = _stand_down(
+        config, states, sustained, surging, donors, previous.standing_down
+    )
+    # Supported centres that lend are helped in their own queue; the others through their aid
+    # queue — except surging ones while the group stands down (their surge is beyond the spare).
     routed = frozenset(supported) - donors
+    if standing_down:
+        routed -= surging
     lent = {d: _lent_members(config.by_code[d], states[d].members) for d in sorted(donors)}
 
     actions: list[Action] = []
@@ -335,33 +389,45 @@ def decide(
     if donors == previous.donors and routed == previous.routed and lent == previous.lent:
         wanted = previous.loans  # same group, same members: same loans, nothing to send
     else:
-        wanted = _loans(config, lent, frozenset(supported) | donors, donors)
+        wanted = _loans(config, lent, routed | donors, donors)
         for loan in sorted(previous.loans - wanted, key=_loan_key):
             actions.append(ReturnMember(loan, _return_reason(loan, supported, donors, surging)))
+    # With a minimum of 0 there is nothing to pause for: a lent member is idle only when its
+    # centre has a free seat and nobody of its own waiting.
+    paused = frozenset(
+        d
+        for d in donors
+        if config.by_code[d].min_free_seats
+        and states[d].available - states[d].waiting <= config.by_code[d].min_free_seats
+    )
+    if wanted is not previous.loans:
         for loan in sorted(wanted - previous.loans, key=_loan_key):
-            actions.append(LendMember(loan, figures(loan.donor), figures(loan.recipient)))
+            actions.append(
+                LendMember(loan, loan.donor in paused, figures(loan.donor), figures(loan.recipient))
+            )
+    # Loans that stay follow their donor's reservation; new ones were added in the right state.
+    kept = previous.loans & wanted
+    for donor in sorted((paused ^ previous.paused) & donors):
+        loans = tuple(sorted((loan for loan in kept if loan.donor == donor), key=_loan_key))
+        if loans:
+            actions.append(PauseLoans(donor, donor in paused, loans, figures(donor)))
 
     notes = []
+    if standing_down:
+        notes.append(
+            f"standing down: surging centres ({', '.join(sorted(surging))}) are {short:.1f} seats "
+            f"short, donors have {spare:.1f} to spare; donors only help each other"
+        )
     if supported and not any(lent.values()):
         notes.append(
             "no centre has seats to spare: supported centres keep their own seats only "
             f"(supported: {', '.join(sorted(supported))}; "
             f"surging: {', '.join(sorted(surging)) or '-'})"
         )
-    state = OverflowState(now, supported, smoothed, surging, donors, routed, lent, wanted)
+    state = OverflowState(
+        now, supported, surging, donors, routed, lent, wanted, paused, standing_down
+    )
     return Plan(now=now, actions=tuple(actions), state=state, notes=tuple(notes))
-
-
-def _smooth(
-    previous: Mapping[str, float], pressure: Mapping[str, float], elapsed_s: float, tau_s: float
-) -> dict[str, float]:
-    """Exponentially smoothed pressure. A 3-seat centre sees about one call a minute, so one
-    tick's pressure is mostly noise; whether a centre is *surging* is judged on this instead."""
-    keep = math.exp(-elapsed_s / tau_s)
-    return {
-        code: p + (previous[code] - p) * keep if code in previous else p
-        for code, p in pressure.items()
-    }
 
 
 def _update_support(
@@ -411,15 +477,35 @@ def _activation_reason(config: OverflowConfig, state: CentreState, pressure: flo
 
 
 def _surging(
-    config: OverflowConfig, smoothed: Mapping[str, float], previous: frozenset[str]
+    config: OverflowConfig, sustained: Mapping[str, float], previous: frozenset[str]
 ) -> frozenset[str]:
-    """Centres carrying more than their seats over minutes. Hysteresis: in at
-    `stand_down_pressure`, out only below `release_pressure`."""
+    """Centres carrying more than their seats over minutes. Hysteresis: in at `surge_load`, out
+    only once its own seats carry the load again. Judged on the sustained arrival rate: a 3-seat
+    centre sees about one call a minute, so the recent rate alone is mostly noise."""
     return frozenset(
         code
-        for code, p in smoothed.items()
-        if p >= config.stand_down_pressure or (code in previous and p >= config.release_pressure)
+        for code, load in sustained.items()
+        if load >= config.surge_load or (code in previous and load >= _CALM_LOAD)
     )
+
+
+def _stand_down(
+    config: OverflowConfig,
+    states: Mapping[str, CentreState],
+    sustained: Mapping[str, float],
+    surging: frozenset[str],
+    donors: frozenset[str],
+    previous: bool,
+) -> tuple[float, float, bool]:
+    """When every county surges at once, lending only spreads the surge onto the few donors
+    (the city's own callers would then wait): the group stands down while the surging centres
+    are more seats short than the donors have spare, and resumes below a share of that."""
+    short = sum(max(0.0, sustained[c] - 1) * len(states[c].members) for c in surging)
+    spare = sum(max(0.0, 1 - sustained[d]) * len(states[d].members) for d in donors)
+    if not surging:
+        return short, spare, False
+    limit = spare * (config.stand_down_resume_share if previous else 1.0)
+    return short, spare, short > limit
 
 
 def _choose_donors(
@@ -447,14 +533,14 @@ def _choose_donors(
 
 
 def lendable_count(centre: CentrePolicy, seats: int) -> int:
-    """How many members a donor with `seats` logged-in members may lend."""
-    return max(0, min(centre.max_lend, seats - centre.min_free_seats))
+    """How many members a donor with `seats` logged-in members lends (the lend cap)."""
+    return min(centre.max_lend, seats)
 
 
 @lru_cache(maxsize=1024)  # the same few (centre, members) pairs come back every tick
 def _lent_members(centre: CentrePolicy, members: tuple[str, ...]) -> tuple[str, ...]:
-    """The last members in queue order, always the same ones: the first `min_free_seats` stay
-    home, and with strategy `linear` own callers ring them first."""
+    """The last members in queue order, always the same ones: with strategy `linear` own callers
+    ring the first members first, which keeps the lent ones free for longer."""
     count = lendable_count(centre, len(members))
     return members[len(members) - count :] if count else ()
 

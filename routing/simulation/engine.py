@@ -6,8 +6,8 @@ policies. Here a cancelled timer is one flag check when it pops; see docs/overfl
 
 How seats pick callers models what Asterisk will do with the plan (docs/overflow.md):
 - a caller first rings an idle member of its own centre (members in queue order: strategy
-  `linear`, so the members kept back are tried before the lent ones), then an idle member lent
-  to its centre, lowest penalty first;
+  `linear`, so the members not lent are tried first), then an idle member lent to its centre
+  whose donor's loans are not paused, lowest penalty first;
 - a member who becomes free answers its own centre's longest waiter first; then the longest
   waiter among the donors' own queues it was added to (weight 10, like its own queue); then the
   longest waiter among the aid queues it was added to (weight 0).
@@ -27,6 +27,7 @@ from routing.overflow import (
     CentreState,
     LendMember,
     OverflowState,
+    PauseLoans,
     Plan,
     ReturnMember,
     StartSupport,
@@ -134,10 +135,13 @@ class _Simulation:
         self.seat_lent_aid: list[set[int]] = [set() for _ in self.seat_home]
         self.lent_to: list[list[tuple[int, int]]] = [[] for _ in centres]  # (penalty, seat)
         self.own_queue = {c.code: c.policy.queue for c in centres}
+        self.loans_paused = [False] * len(centres)  # per donor: its minimum of free seats reached
         self.queues: list[deque[_Call]] = [deque() for _ in centres]
         self.waiting = [0] * len(centres)
         self.recent: list[deque[float]] = [deque() for _ in centres]
         self.recent_counts = [0] * len(centres)
+        self.sustained: list[deque[float]] = [deque() for _ in centres]
+        self.sustained_counts = [0] * len(centres)
         self.last_states: list[CentreState | None] = [None] * len(centres)
         self.state = OverflowState()
         self.outcome = Outcome([0] * len(centres), [0] * len(centres))
@@ -199,6 +203,7 @@ class _Simulation:
             self.outcome.offered[c] += 1
             self.unresolved += 1
         self.recent[c].append(t)
+        self.sustained[c].append(t)
         seat = self.idle_seat_for(call)
         if seat is None:
             self.queues[c].append(call)
@@ -217,7 +222,7 @@ class _Simulation:
                     return seat
         else:
             for _, seat in self.lent_to[call.centre]:
-                if not self.seat_busy[seat]:
+                if not self.seat_busy[seat] and not self.loans_paused[self.seat_home[seat]]:
                     return seat
         return None
 
@@ -263,7 +268,7 @@ class _Simulation:
                 call = self.head(c)
                 if call is not None and (chosen is None or call.arrival < chosen.arrival):
                     chosen = call
-        elif chosen is None:
+        elif chosen is None and not self.loans_paused[self.seat_home[seat]]:
             chosen = self.longest_waiter(self.seat_lent_own[seat])
             if chosen is None:
                 chosen = self.longest_waiter(self.seat_lent_aid[seat])
@@ -293,11 +298,15 @@ class _Simulation:
 
     def snapshot(self, t: float) -> list[CentreState]:
         horizon = t - self.scenario.rate_window_s
+        long_horizon = t - self.scenario.sustained_window_s
         states = self.last_states
         for c, code in enumerate(self.codes):
             recent = self.recent[c]
             while recent and recent[0] <= horizon:
                 recent.popleft()
+            sustained = self.sustained[c]
+            while sustained and sustained[0] <= long_horizon:
+                sustained.popleft()
             waiting = self.waiting[c]
             previous = states[c]
             # Most centres are unchanged from one second to the next: reuse their state object
@@ -308,10 +317,12 @@ class _Simulation:
                 and not previous.waiting
                 and previous.busy == self.own_busy[c]
                 and self.recent_counts[c] == len(recent)
+                and self.sustained_counts[c] == len(sustained)
             ):
                 continue
             head = self.head(c) if waiting else None
             self.recent_counts[c] = len(recent)
+            self.sustained_counts[c] = len(sustained)
             states[c] = CentreState(
                 code=code,
                 members=self.members[c],
@@ -319,6 +330,7 @@ class _Simulation:
                 waiting=waiting,
                 longest_wait_s=t - head.arrival if head else 0.0,
                 arrival_rate=len(recent) / self.scenario.rate_window_s,
+                sustained_arrival_rate=len(sustained) / self.scenario.sustained_window_s,
             )
         return [s for s in states if s is not None]
 
@@ -326,6 +338,8 @@ class _Simulation:
         for action in plan.actions:
             if isinstance(action, StartSupport) and self.window_start <= t < self.window_end:
                 self.outcome.support_starts += 1
+            elif isinstance(action, PauseLoans):
+                self.loans_paused[self.index[action.donor]] = action.paused
             elif isinstance(action, LendMember | ReturnMember):
                 loan = action.loan
                 seat = self.seat_by_name[loan.member]
@@ -336,6 +350,7 @@ class _Simulation:
                     else self.seat_lent_aid
                 )
                 if isinstance(action, LendMember):
+                    self.loans_paused[self.seat_home[seat]] = action.paused
                     into[seat].add(c)
                     self.lent_to[c].append((loan.penalty, seat))
                     self.lent_to[c].sort()

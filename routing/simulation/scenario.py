@@ -13,6 +13,16 @@ from typing import Any
 
 from routing.overflow import CentrePolicy, OverflowConfig
 
+# [policy] settings passed to OverflowConfig, with their defaults (see routing/overflow.py).
+_POLICY_DEFAULTS = {
+    "activate_pressure": 1.5,
+    "activate_wait_s": 20.0,
+    "release_pressure": 0.8,
+    "hold_s": 180.0,
+    "surge_load": 1.5,
+    "stand_down_resume_share": 0.5,
+}
+
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be run, with the reason."""
@@ -46,6 +56,7 @@ class Scenario:
     window_s: float  # measured stretch: calls arriving in it are counted
     tick_s: float  # how often the bridge policy runs
     rate_window_s: float  # arrival rate the policy sees = arrivals in this many seconds / it
+    sustained_window_s: float  # the same over a longer window, for judging a lasting surge
     overflow: OverflowConfig
 
     def base_rate(self, centre: Centre) -> float:
@@ -102,30 +113,14 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
     policy = raw.get("policy", {})
     if not isinstance(policy, dict):
         raise ScenarioError("[policy] must be a table")
-    _reject_unknown(
-        "[policy]",
-        policy,
-        {
-            "activate_pressure",
-            "activate_wait_s",
-            "release_pressure",
-            "hold_s",
-            "stand_down_pressure",
-            "stand_down_smoothing_s",
-            "tick_s",
-            "rate_window_s",
-        },
-    )
+    known = set(_POLICY_DEFAULTS) | {"tick_s", "rate_window_s", "sustained_window_s"}
+    _reject_unknown("[policy]", policy, known)
+    thresholds = {}
+    for key, default in _POLICY_DEFAULTS.items():
+        thresholds[key] = _number(policy, key, "[policy]", default)
     try:
         overflow = OverflowConfig(
-            centres=tuple(c.policy for c in centres),
-            handle_time_s=handle,
-            activate_pressure=float(policy.get("activate_pressure", 1.5)),
-            activate_wait_s=float(policy.get("activate_wait_s", 20.0)),
-            release_pressure=float(policy.get("release_pressure", 0.8)),
-            hold_s=float(policy.get("hold_s", 180.0)),
-            stand_down_pressure=float(policy.get("stand_down_pressure", 1.3)),
-            stand_down_smoothing_s=float(policy.get("stand_down_smoothing_s", 300.0)),
+            centres=tuple(c.policy for c in centres), handle_time_s=handle, **thresholds
         )
     except (ValueError, TypeError) as exc:
         raise ScenarioError(f"[policy]: {exc}") from exc
@@ -140,6 +135,7 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
         window_s=window,
         tick_s=_positive(policy, "tick_s", "[policy]", default=1.0),
         rate_window_s=_positive(policy, "rate_window_s", "[policy]", default=60.0),
+        sustained_window_s=_positive(policy, "sustained_window_s", "[policy]", default=300.0),
         overflow=overflow,
     )
 
@@ -232,6 +228,13 @@ def _positive(table: dict[str, Any], key: str, where: str, default: float | None
         raise ScenarioError(f"{where}: {key} must be a number, got {value!r}")
     if not (value > 0 and math.isfinite(value)):
         raise ScenarioError(f"{where}: {key} must be positive, got {value!r}")
+    return float(value)
+
+
+def _number(table: dict[str, Any], key: str, where: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(f"{where}: {key} must be a number, got {value!r}")
     return float(value)
 
 

@@ -1,4 +1,4 @@
-"""The surge overflow policy: activation, hysteresis, donors, caps, stand-down, explanations."""
+"""The surge overflow policy: activation, hysteresis, donors, caps, reservation, stand-down."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from routing.overflow import (
     LendMember,
     OverflowConfig,
     OverflowState,
+    PauseLoans,
     Plan,
     ReturnMember,
     StartSupport,
@@ -25,32 +26,44 @@ SURGED = "370883"
 NEIGHBOUR = "370881"
 FAR = "370832"
 HANDLE = 90.0
+SEATS = {CITY: 8, SURGED: 3, NEIGHBOUR: 3, FAR: 3}
 
 
 def config(**overrides: float) -> OverflowConfig:
     centres = (
         CentrePolicy(CITY, "city", min_free_seats=2, max_lend=4),
-        CentrePolicy(SURGED, "county", neighbours=(NEIGHBOUR,), min_free_seats=1),
-        CentrePolicy(NEIGHBOUR, "county", neighbours=(SURGED,), min_free_seats=1),
-        CentrePolicy(FAR, "county", min_free_seats=1, max_lend=1),
+        CentrePolicy(SURGED, "county", neighbours=(NEIGHBOUR,), min_free_seats=0),
+        CentrePolicy(NEIGHBOUR, "county", neighbours=(SURGED,), min_free_seats=0),
+        CentrePolicy(FAR, "county", min_free_seats=0, max_lend=1),
     )
     return OverflowConfig(centres=centres, handle_time_s=HANDLE, **overrides)
 
 
-SEATS = {CITY: 8, SURGED: 3, NEIGHBOUR: 3, FAR: 3}
-
-
 def state(
-    code: str, busy: int = 0, waiting: int = 0, wait_s: float = 0.0, load: float = 0.6
+    code: str,
+    busy: int = 0,
+    waiting: int = 0,
+    wait_s: float = 0.0,
+    load: float = 0.3,
+    sustained: float | None = None,
 ) -> CentreState:
-    """A centre whose arrival rate keeps `load` of its seats busy."""
+    """A centre whose recent arrival rate keeps `load` of its seats busy, and whose sustained
+    rate keeps `sustained` of them busy (the same unless given)."""
     seats = SEATS[code]
     members = tuple(f"Local/{code}-{k}@agents/n" for k in range(1, seats + 1))
-    return CentreState(code, members, busy, waiting, wait_s, load * seats / HANDLE)
+    rate = load * seats / HANDLE
+    long_rate = rate if sustained is None else sustained * seats / HANDLE
+    return CentreState(code, members, busy, waiting, wait_s, rate, long_rate)
 
 
 def calm() -> dict[str, CentreState]:
     return {code: state(code, busy=1) for code in SEATS}
+
+
+def surged(states: dict[str, CentreState], sustained: float = 0.6) -> dict[str, CentreState]:
+    """The surged centre swamped; its sustained rate has not caught up yet unless given."""
+    swamped = state(SURGED, busy=3, waiting=3, wait_s=8, load=3.0, sustained=sustained)
+    return {**states, SURGED: swamped}
 
 
 def tick(
@@ -59,16 +72,12 @@ def tick(
     return decide(cfg, states.values(), prev, now)
 
 
-def surged(states: dict[str, CentreState]) -> dict[str, CentreState]:
-    return {**states, SURGED: state(SURGED, busy=3, waiting=3, wait_s=8, load=3.0)}
-
-
 def test_plan_is_empty_under_normal_load() -> None:
     cfg = config()
     prev = OverflowState()
     normal = [
         calm(),
-        {code: state(code, busy=SEATS[code] - 1, waiting=0) for code in SEATS},
+        {code: state(code, busy=SEATS[code] - 1, load=0.6) for code in SEATS},
         # Someone waits but a seat is free (being rung): no pressure callers feel.
         {**calm(), SURGED: state(SURGED, busy=2, waiting=1, wait_s=2)},
         # All seats busy and one caller waiting briefly at normal rate: a blip.
@@ -79,27 +88,24 @@ def test_plan_is_empty_under_normal_load() -> None:
         assert plan.actions == ()
         assert plan.notes == ()
         prev = plan.state
-    assert not prev.supported and not prev.loans
+    assert not prev.supported and not prev.loans and not prev.donors
 
 
 def test_support_starts_at_the_first_tick_that_shows_pressure() -> None:
-    cfg = config()
-    plan = tick(cfg, surged(calm()), OverflowState(), 0.0)
+    plan = tick(config(), surged(calm()), OverflowState(), 0.0)
     starts = [a for a in plan.actions if isinstance(a, StartSupport)]
     assert [s.centre for s in starts] == [SURGED]
     assert starts[0].aid_queue == "q110-aid-370883" and starts[0].queue == "q110-370883"
     assert starts[0].figures.waiting == 3 and starts[0].figures.available == 0
     assert starts[0].figures.pressure == pytest.approx((3.0 * 3 + 3) / 3)
-    lends = [a for a in plan.actions if isinstance(a, LendMember)]
-    into_surged = {a.loan.member for a in lends if a.loan.recipient == SURGED}
-    assert into_surged  # help arrives in the same plan
-    assert all(a.loan.queue == "q110-aid-370883" for a in lends if a.loan.recipient == SURGED)
+    lends = [a for a in plan.actions if isinstance(a, LendMember) and a.loan.recipient == SURGED]
+    assert {a.loan.donor for a in lends} == {CITY, NEIGHBOUR, FAR}  # help in the same plan
+    assert all(a.loan.queue == "q110-aid-370883" and not a.paused for a in lends)
 
 
 def test_a_long_wait_alone_starts_support() -> None:
-    cfg = config()
     slow = {**calm(), SURGED: state(SURGED, busy=3, waiting=1, wait_s=25, load=0.6)}
-    plan = tick(cfg, slow, OverflowState(), 0.0)
+    plan = tick(config(), slow, OverflowState(), 0.0)
     assert any(isinstance(a, StartSupport) and "waited 25 s" in a.reason for a in plan.actions)
 
 
@@ -116,48 +122,92 @@ def test_donor_preference_shows_in_penalties() -> None:
     assert PENALTY_NEIGHBOUR < PENALTY_CITY < PENALTY_OTHER
 
 
-def test_donors_keep_their_minimum_and_respect_the_lend_cap() -> None:
+def test_lend_cap_is_respected() -> None:
     plan = tick(config(), surged(calm()), OverflowState(), 0.0)
     lent = plan.state.lent
-    assert lent[CITY] == tuple(f"Local/{CITY}-{k}@agents/n" for k in (5, 6, 7, 8))  # cap 4 of 8-2
-    assert len(lent[NEIGHBOUR]) == 2  # 3 seats, keeps 1
+    assert lent[CITY] == tuple(f"Local/{CITY}-{k}@agents/n" for k in (5, 6, 7, 8))  # cap 4
+    assert len(lent[NEIGHBOUR]) == 3  # default cap 4 is above its 3 seats
     assert lent[FAR] == (f"Local/{FAR}-3@agents/n",)  # max_lend 1
-    # The members kept back are the first in queue order and are never lent anywhere.
-    kept = {f"Local/{NEIGHBOUR}-1@agents/n", f"Local/{CITY}-1@agents/n", f"Local/{CITY}-2@agents/n"}
-    assert not kept & {loan.member for loan in plan.state.loans}
+    for loan in plan.state.loans:
+        assert loan.member in lent[loan.donor]
 
 
 def test_mutual_aid_donors_lend_into_each_others_own_queues() -> None:
     plan = tick(config(), surged(calm()), OverflowState(), 0.0)
     queues = {(loan.donor, loan.recipient): loan.queue for loan in plan.state.loans}
-    assert queues[(CITY, NEIGHBOUR)] == "q110-370881"  # own queue of a donor: weight 10
+    assert queues[(CITY, NEIGHBOUR)] == "q110-370881"  # a donor's own queue: weight 10
     assert queues[(NEIGHBOUR, CITY)] == "q110-370800"
-    assert (SURGED, CITY) not in queues  # the surged centre has nothing to lend
+    assert (SURGED, CITY) not in queues  # the swamped centre has nothing to lend
 
 
-def test_a_centre_without_spare_seats_is_not_a_donor() -> None:
+def test_a_centre_without_spare_seats_does_not_join_as_donor() -> None:
     states = surged(calm())
-    states[NEIGHBOUR] = state(NEIGHBOUR, busy=2)  # 1 free, keeps 1: nothing spare
+    states[CITY] = state(CITY, busy=6)  # 2 free, its minimum: nothing spare
     plan = tick(config(), states, OverflowState(), 0.0)
-    assert NEIGHBOUR not in plan.state.donors
-    assert {CITY, FAR} <= plan.state.donors
+    assert CITY not in plan.state.donors
+    assert {NEIGHBOUR, FAR} == plan.state.donors
+
+
+def test_donor_at_its_minimum_of_free_seats_pauses_its_loans() -> None:
+    cfg = config()
+    states = surged(calm())
+    first = tick(cfg, states, OverflowState(), 0.0)
+    assert CITY in first.state.donors and CITY not in first.state.paused
+    # The city is down to 2 free seats, its minimum: its lent members stop answering others.
+    plan = tick(cfg, {**states, CITY: state(CITY, busy=6)}, first.state, 1.0)
+    pauses = [a for a in plan.actions if isinstance(a, PauseLoans)]
+    assert [(p.donor, p.paused) for p in pauses] == [(CITY, True)]
+    assert set(pauses[0].loans) == {loan for loan in first.state.loans if loan.donor == CITY}
+    assert pauses[0].figures.available == 2
+    # Seats free up again: the loans resume.
+    plan = tick(cfg, states, plan.state, 2.0)
+    resumed = [(a.donor, a.paused) for a in plan.actions if isinstance(a, PauseLoans)]
+    assert resumed == [(CITY, False)]
+
+
+def test_new_loans_of_a_donor_at_its_minimum_are_added_paused() -> None:
+    states = {**surged(calm()), FAR: state(FAR, busy=3)}  # FAR has nothing spare: no donor
+    first = tick(config(), states, OverflowState(), 0.0)
+    assert CITY in first.state.donors and FAR not in first.state.donors
+    states[CITY] = state(CITY, busy=6)
+    states[FAR] = state(FAR, busy=3, waiting=2, wait_s=30, load=1.0)  # FAR now needs help too
+    plan = tick(config(), states, first.state, 1.0)
+    added = [
+        a
+        for a in plan.actions
+        if isinstance(a, LendMember) and a.loan.donor == CITY and a.loan.recipient == FAR
+    ]
+    assert added and all(a.paused and a.loan.queue == "q110-aid-370832" for a in added)
 
 
 def test_hysteresis_holds_support_until_low_for_hold_s() -> None:
     cfg = config(hold_s=120.0)
     plan = tick(cfg, surged(calm()), OverflowState(), 0.0)
-    low = calm()
-    low[SURGED] = state(SURGED, busy=1, load=0.2)
+    low = {**calm(), SURGED: state(SURGED, busy=1, load=0.2)}
     prev = plan.state
-    stops: list[float] = []
+    ended: list[int] = []
     for now in range(1, 400):
         # A blip of pressure at t=60 must restart the hold clock.
-        states = surged(calm()) if now == 60 else low
-        plan = tick(cfg, states, prev, float(now))
-        stops += [now for a in plan.actions if isinstance(a, StopSupport) and a.centre == SURGED]
+        plan = tick(cfg, surged(calm()) if now == 60 else low, prev, float(now))
+        if SURGED in prev.supported and SURGED not in plan.state.supported:
+            ended.append(now)
         prev = plan.state
-    assert stops == [61 + 120]
+    assert ended == [61 + 120]
     assert not prev.supported and not prev.loans
+
+
+def test_a_supported_centre_with_seats_free_again_lends_instead_of_being_routed() -> None:
+    cfg = config()
+    first = tick(cfg, surged(calm()), OverflowState(), 0.0)
+    assert SURGED in first.state.routed
+    eased = {**calm(), SURGED: state(SURGED, busy=2, load=0.6)}
+    plan = tick(cfg, eased, first.state, 1.0)
+    stop = [a for a in plan.actions if isinstance(a, StopSupport)]
+    assert [s.centre for s in stop] == [SURGED] and "lends" in stop[0].reason
+    assert SURGED in plan.state.supported and SURGED in plan.state.donors
+    # Helpers move from its aid queue to its own queue, where its callers now wait.
+    moved = {a.loan.queue for a in plan.actions if isinstance(a, LendMember)}
+    assert "q110-370883" in moved
 
 
 def test_release_returns_every_lent_member() -> None:
@@ -169,48 +219,58 @@ def test_release_returns_every_lent_member() -> None:
         plan = tick(cfg, calm(), prev, float(now))
         returned |= {a.loan for a in plan.actions if isinstance(a, ReturnMember)}
         prev = plan.state
-    assert returned == set(first.state.loans)
-    assert prev == OverflowState(
-        now=39.0, smoothed=prev.smoothed, surging=prev.surging
-    )  # nothing left borrowed
+    assert returned >= set(first.state.loans)
+    assert prev == OverflowState(now=39.0)  # nothing left borrowed, nothing remembered
 
 
-def test_every_county_surging_stands_down_to_city_only() -> None:
-    cfg = config()
-    everyone = {
-        code: state(code, busy=SEATS[code], waiting=2, wait_s=10, load=2.5) for code in SEATS
+def test_when_every_county_surges_only_the_city_lends() -> None:
+    counties = {
+        code: state(code, busy=3, waiting=1, wait_s=10, load=1.6) for code in SEATS if code != CITY
     }
-    everyone[CITY] = state(CITY, busy=3)  # the city is calm
-    prev = OverflowState()
-    for now in range(0, 900):
-        plan = tick(cfg, everyone, prev, float(now))
-        prev = plan.state
-    assert prev.surging == {SURGED, NEIGHBOUR, FAR}
-    assert prev.donors == {CITY}
-    assert {loan.donor for loan in prev.loans} == {CITY}
-    assert {loan.recipient for loan in prev.loans} == {SURGED, NEIGHBOUR, FAR}
+    plan = tick(config(), {**counties, CITY: state(CITY, busy=2)}, OverflowState(), 0.0)
+    assert plan.state.surging == set(counties)
+    assert plan.state.donors == {CITY}
+    assert not plan.state.standing_down  # 3 x 0.6 x 3 = 5.4 seats short, the city spares 5.6
+    assert {loan.donor for loan in plan.state.loans} == {CITY}
+    assert {loan.recipient for loan in plan.state.loans} == set(counties)
+
+
+def test_stands_down_when_the_surge_is_beyond_what_donors_can_spare() -> None:
+    cfg = config()
+    counties = [code for code in SEATS if code != CITY]
+    states = {c: state(c, busy=3, waiting=2, wait_s=10, load=2.5) for c in counties}
+    states[CITY] = state(CITY, busy=3)
+    plan = tick(cfg, states, OverflowState(), 0.0)
+    assert plan.state.standing_down
+    assert plan.state.loans == frozenset()
+    assert any(note.startswith("standing down") for note in plan.notes)
+    # Hysteresis: the surge easing to just within the city's spare is not enough to resume ...
+    easing = {**states, **{c: state(c, busy=3, waiting=1, load=1.6) for c in counties}}
+    plan = tick(cfg, easing, plan.state, 1.0)
+    assert plan.state.standing_down
+    # ... only well under it.
+    calmer = {**easing, SURGED: state(SURGED, busy=3, waiting=1, load=1.6)}
+    calmer.update({c: state(c, busy=2, load=0.9) for c in (NEIGHBOUR, FAR)})
+    plan = tick(cfg, calmer, plan.state, 2.0)
+    assert not plan.state.standing_down
+    assert SURGED in {loan.recipient for loan in plan.state.loans if loan.donor == CITY}
 
 
 def test_nobody_lends_when_the_city_surges_too() -> None:
-    cfg = config()
-    everyone = {
-        code: state(code, busy=SEATS[code], waiting=3, wait_s=10, load=2.5) for code in SEATS
-    }
-    prev = OverflowState()
-    for now in range(0, 900):
-        plan = tick(cfg, everyone, prev, float(now))
-        prev = plan.state
-    assert prev.loans == frozenset() and prev.donors == frozenset()
-    assert set(prev.supported) == set(SEATS)
+    everyone = {c: state(c, busy=SEATS[c], waiting=3, wait_s=10, load=2.5) for c in SEATS}
+    plan = tick(config(), everyone, OverflowState(), 0.0)
+    assert plan.state.loans == frozenset() and plan.state.donors == frozenset()
+    assert set(plan.state.supported) == set(SEATS)
     assert any("no centre has seats to spare" in note for note in plan.notes)
 
 
 def test_every_action_explains_itself_with_figures() -> None:
-    plan = tick(config(), surged(calm()), OverflowState(), 0.0)
-    lines = plan.explain()
-    assert lines and all("pressure" in line for line in lines if "lend" in line or "start" in line)
+    lines = tick(config(), surged(calm()), OverflowState(), 0.0).explain()
+    assert lines and all("pressure" in line for line in lines)
     start = next(line for line in lines if line.startswith("start support"))
     assert "370883" in start and "3 waiting" in start and "0/3 seats free" in start
+    lend = next(line for line in lines if line.startswith("lend"))
+    assert "penalty" in lend and "donor" in lend and "recipient" in lend
 
 
 def test_a_steady_group_sends_nothing() -> None:
@@ -222,21 +282,12 @@ def test_a_steady_group_sends_nothing() -> None:
         prev = plan.state
 
 
-@pytest.mark.parametrize(
-    ("states", "message"),
-    [
-        ({CITY: state(CITY)}, "missing"),
-        ({**calm(), "999999": state(CITY)}, "999999"),
-    ],
-)
-def test_states_must_match_the_configured_centres(
-    states: dict[str, CentreState], message: str
-) -> None:
-    fixed = {k if k != "999999" else "999999": v for k, v in states.items()}
-    if "999999" in fixed:
-        fixed["999999"] = CentreState("999999", ("a",), 0, 0, 0.0, 0.0)
-    with pytest.raises(ValueError, match=message):
-        decide(config(), fixed.values(), OverflowState(), 0.0)
+def test_states_must_match_the_configured_centres() -> None:
+    with pytest.raises(ValueError, match="missing"):
+        decide(config(), [state(CITY)], OverflowState(), 0.0)
+    stranger = CentreState("999999", ("a",), 0, 0, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="999999"):
+        decide(config(), [*calm().values(), stranger], OverflowState(), 0.0)
 
 
 def test_time_must_not_go_backwards() -> None:
@@ -247,9 +298,9 @@ def test_time_must_not_go_backwards() -> None:
 
 def test_bad_queue_state_is_named() -> None:
     with pytest.raises(ValueError, match="busy=4"):
-        CentreState(SURGED, ("a", "b", "c"), 4, 0, 0.0, 0.0)
+        CentreState(SURGED, ("a", "b", "c"), 4, 0, 0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="waiting"):
-        CentreState(SURGED, ("a",), 0, -1, 0.0, 0.0)
+        CentreState(SURGED, ("a",), 0, -1, 0.0, 0.0, 0.0)
 
 
 def test_bad_configuration_is_named() -> None:
@@ -257,6 +308,8 @@ def test_bad_configuration_is_named() -> None:
         config(release_pressure=2.0)
     with pytest.raises(ValueError, match="hold_s"):
         config(hold_s=0.0)
+    with pytest.raises(ValueError, match="surge_load"):
+        config(surge_load=0.9)
     with pytest.raises(ValueError, match="unknown neighbours"):
         OverflowConfig(centres=(CentrePolicy("1", "county", neighbours=("2",)),))
     with pytest.raises(ValueError, match="level"):
