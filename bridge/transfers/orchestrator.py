@@ -201,14 +201,14 @@ class TransferService:
                 target_platform=Platform(target.kind),
                 target_level=Level(target.level),
                 target_district=target.district_code,
-                hops=[self._hop(h.from_platform, h.to_platform) for h in plan.hops],
+                hops=[self.hop(h.from_platform, h.to_platform) for h in plan.hops],
                 channel=caller.name,
                 uniqueid=caller.uniqueid,
             )
         except ValidationError as exc:
             raise TransferError(f"ticket fields: {_first_error(exc)}", status=422) from None
 
-    def _hop(self, from_id: str, to_id: str) -> Hop:
+    def hop(self, from_id: str, to_id: str) -> Hop:
         a, b = self.by_id[from_id], self.by_id[to_id]
         return Hop(
             from_platform=Platform(a.kind),

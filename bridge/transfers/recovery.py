@@ -19,6 +19,10 @@ from __future__ import annotations
 
 import logging
 
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from bridge.tickets import TicketNotFound
 from bridge.transfers.inflight import InFlight
 from bridge.transfers.outcomes import OutcomeWatcher
 from routing.tickets import TicketStatus
@@ -46,7 +50,15 @@ async def recover(watcher: OutcomeWatcher, records: list[InFlight]) -> dict[str,
     """Settle `records`; returns ticket id -> what was done (also logged)."""
     done: dict[str, str] = {}
     for record in records:
-        done[record.ticket_id] = outcome = await _recover_one(watcher, record)
+        try:
+            outcome = await _recover_one(watcher, record)
+        except TicketNotFound:
+            await watcher.inflight.delete(record.ticket_id)
+            outcome = "dropped: no such ticket"
+        except (ValidationError, RedisError, OSError) as exc:
+            # One bad record must not stop the others; it stays for an operator to look at.
+            outcome = f"skipped: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        done[record.ticket_id] = outcome
         log.info("transfer recovered", extra={"ticket": record.ticket_id, "outcome": outcome})
     return done
 
