@@ -498,6 +498,44 @@ async def queue_pause(pbx: EmulatedPBX, session: AMISession, action: Action) -> 
         )
 
 
+async def blind_transfer(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    name = action.get("Channel")
+    if not name:
+        raise session.error(action, "No channel specified")
+    channel = pbx.find_channel(name)
+    if channel is None:
+        raise session.error(action, "No such channel")
+    exten = action.get("Exten")
+    if not exten:
+        raise session.error(action, "No extension specified")
+    context = action.get("Context") or channel.context
+    bridge = channel.bridge
+    transferee = bridge.peer_of(channel) if bridge is not None else None
+    if bridge is None or transferee is None:
+        raise session.error(action, "Transfer failed")
+    session.respond(action, "Success", "Transfer succeeded")
+    channel.emit("Unhold", "call")
+    transferee.set_variable("BLINDTRANSFER", channel.name)
+    channel.set_variable("BLINDTRANSFER", transferee.name)
+    channel.set_variable("BRIDGEPEER", "")
+    pbx.emit(
+        "BlindTransfer",
+        "call",
+        [
+            ("Result", "Success"),
+            *channel.headers("Transferer"),
+            *transferee.headers("Transferee"),
+            *bridge.headers(),
+            ("IsExternal", "Yes"),
+            ("Context", context),
+            ("Extension", exten),
+        ],
+    )
+    transferee.transferred = True
+    transferee.redirect_to = (context, exten, 1)
+    transferee.wakeup.set()
+
+
 async def queue_withdraw_caller(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     queue_name = action.get("Queue")
     caller = action.get("Caller")
@@ -528,6 +566,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "hangup": ActionSpec(_F["system"] | _F["call"], hangup),
     "redirect": ActionSpec(_F["call"], redirect),
     "playdtmf": ActionSpec(_F["call"], play_dtmf),
+    "blindtransfer": ActionSpec(_F["call"], blind_transfer),
     "queueadd": ActionSpec(_F["agent"], queue_add),
     "queueremove": ActionSpec(_F["agent"], queue_remove),
     "queuepenalty": ActionSpec(_F["agent"], queue_penalty),

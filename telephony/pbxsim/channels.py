@@ -65,6 +65,8 @@ class Channel:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     redirect_to: tuple[str, str, int] | None = None
     in_answer_wait: bool = False
+    # Set with redirect_to by BlindTransfer: the queue ends the call as a transfer.
+    transferred: bool = False
     # Running the dialplan (not an application started by Originate): a hangup request is
     # then also published as SoftHangupRequest when the channel goes (traces 02, 03).
     in_pbx: bool = False

@@ -342,6 +342,21 @@ def _redirected_out(
     pbx = caller.pbx
     assert caller.redirect_to is not None
     context, exten, priority = caller.redirect_to
+    transferred, caller.transferred = caller.transferred, False
+    if transferred:
+        talked = pbx.clock.now() - answered_at
+        pbx.emit(
+            "AgentComplete",
+            "agent",
+            [
+                *caller.headers(),
+                *one.headers("Dest"),
+                *member_headers,
+                ("HoldTime", str(int(waited))),
+                ("TalkTime", str(int(talked))),
+                ("Reason", "transfer"),
+            ],
+        )
     caller.set_variable("BRIDGEPEER", "")
     caller.context, caller.exten, caller.priority = context, exten, priority
     caller.emit(
@@ -349,7 +364,8 @@ def _redirected_out(
         "dialplan",
         [("Extension", exten), ("Application", caller.application), ("AppData", caller.app_data)],
     )
-    one.set_variable("BRIDGEPEER", "")
+    if not transferred:  # BlindTransfer already cleared the member's
+        one.set_variable("BRIDGEPEER", "")
     bridge.leave(caller)
     end = pbx.clock.now()
     caller.set_variable("DIALEDTIME", str(int(end - caller.created)))
@@ -381,7 +397,8 @@ def _redirected_out(
             ],
         )
 
-    caller.on_gone.append(complete)
+    if not transferred:
+        caller.on_gone.append(complete)
 
 
 async def _run_member_dialplan(channel: Channel) -> None:
@@ -436,6 +453,11 @@ async def _connect(
     bridge = Bridge(pbx)
     bridge.enter(one)
     bridge.enter(caller)
+    for channel in (one, caller):
+        # Joining a new bridge clears a previous transfer's mark (trace 05).
+        if channel.variables.pop("BLINDTRANSFER", None) is not None:
+            channel.set_variable("BLINDTRANSFER", "")
+            del channel.variables["BLINDTRANSFER"]
     one.set_variable("BRIDGEPEER", caller.name)
     caller.set_variable("BRIDGEPEER", one.name)
     answered_at = pbx.clock.now()
