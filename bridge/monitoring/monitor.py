@@ -94,6 +94,7 @@ class QueueMonitor:
         self._unwritten: list[CallerOutcome] = []
         self._new_callbacks: list[CallbackEntry] = []
         self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._flush_lock = asyncio.Lock()
         self._next_summary = 0.0
         self._next_health = 0.0
@@ -126,7 +127,9 @@ class QueueMonitor:
                 self.attach(pbx, client)
                 # Its first login (and resync) happened before we were on it: catch up now.
                 if client.connected:
-                    asyncio.get_running_loop().create_task(self._catch_up(pbx, client))
+                    task = asyncio.get_running_loop().create_task(self._catch_up(pbx, client))
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
 
     async def _catch_up(self, pbx: str, client: AMIClient) -> None:
         try:

@@ -4,6 +4,7 @@ bridge.wallboard)."""
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -66,7 +67,7 @@ class MonitorRoutes:
             "district": info.district,
             "window": window.label,
             "figures": window_json(found, monitor),
-            "live": monitor.live_figures(name, now).__dict__,
+            "live": asdict(monitor.live_figures(name, now)),
         }
         return web.json_response(body)
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bridge.monitoring.config import QueueDirectory
 from routing.metrics import CallerOutcome, Outcome, QueueStay, classify_exit
@@ -57,6 +58,7 @@ WITHHELD_NUMBERS = frozenset({"", "anonymous", "<unknown>", "unknown", "restrict
 # Asterisk presentation: bits 0x60 are 0x20 (restricted) or 0x40 (unavailable).
 PRESENTATION_MASK = 0x60
 
+MAX_NOTES = 10_000
 EVENT_NAMES = (
     "QueueCallerJoin",
     "QueueCallerLeave",
@@ -176,11 +178,20 @@ class QueueTracker:
 
     def note_withdraw(self, queue: str, channel: str) -> None:
         """The bridge sent QueueWithdrawCaller for ``channel``: its Abandon is a withdrawal."""
+        self._bounded(self._withdraws)
         self._withdraws.add((queue, channel))
 
     def note_redirect(self, channel: str) -> None:
         """The bridge redirected ``channel`` out of its queue: its Abandon/Leave is a transfer."""
+        self._bounded(self._redirects)
         self._redirects.add(channel)
+
+    @staticmethod
+    def _bounded(notes: set[Any]) -> None:
+        # A note is dropped when its caller closes; one for a caller never seen would stay:
+        # past this many, the old ones go (their callers are long gone).
+        if len(notes) >= MAX_NOTES:
+            notes.clear()
 
     # --- questions ----------------------------------------------------------------------
 

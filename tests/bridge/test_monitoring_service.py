@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
@@ -104,7 +105,7 @@ async def ami_server() -> AsyncIterator[ScriptedAMI]:
 
 @pytest.fixture
 async def bridge(redis_server: RedisServer, ami_server: ScriptedAMI) -> AsyncIterator[Bridge]:
-    client = __import__("redis.asyncio", fromlist=["Redis"]).Redis.from_url(redis_server.url)
+    client = aioredis.Redis.from_url(redis_server.url)
     await client.flushdb()
     await client.aclose()
     started = await start_bridge(redis_server.url, ami_server)
