@@ -243,7 +243,7 @@ class QueueTracker:
     def _on_abandon(self, event: QueueCallerAbandon) -> None:
         caller = self._followed(event, event.queue)
         if caller is None:
-            caller = self._adopt(event, event.queue)
+            caller = self._adopt(event, event.queue, event.hold_time)
         now = self.clock()
         caller.state, caller.ended_at, caller.hold_time = "abandoned", now, float(event.hold_time)
         caller.abandon_event = True
@@ -260,7 +260,9 @@ class QueueTracker:
         if caller is None or caller.left:
             return
         now = self.clock()
-        caller.left, caller.position = True, event.position
+        caller.left = True
+        if not caller.abandon_event:
+            caller.position = event.position  # else keep the Abandon's: where it gave up
         caller.left_to_other_context = caller.left_to_other_context or self._moved_on(caller, event)
         if caller.state == "waiting":
             caller.state, caller.ended_at = "left", now
@@ -275,7 +277,7 @@ class QueueTracker:
     def _on_agent_connect(self, event: AgentConnect) -> None:
         caller = self._followed(event, event.queue)
         if caller is None:
-            caller = self._adopt(event, event.queue)
+            caller = self._adopt(event, event.queue, event.hold_time)
         self._decide(caller, self.clock(), answered=True, wait=float(event.hold_time))
 
     def _on_varset(self, event: VarSet) -> None:
@@ -318,15 +320,16 @@ class QueueTracker:
             caller.exten,
         )
 
-    def _adopt(self, event: ChannelEvent, queue: str) -> FollowedCaller:
-        """A caller whose Join we missed (the bridge started meanwhile): follow it from now."""
+    def _adopt(self, event: ChannelEvent, queue: str, waited: float) -> FollowedCaller:
+        """A caller whose Join we missed (the bridge started meanwhile), in the queue for
+        ``waited`` seconds by Asterisk's count."""
         caller = FollowedCaller(
             uniqueid=event.uniqueid,
             channel=event.channel,
             queue=queue,
             number=event.caller_id_num,
             name=event.caller_id_name,
-            joined_at=self.clock(),
+            joined_at=self.clock() - waited,
             original_position=0,
             position=0,
             context=event.context,

@@ -228,3 +228,17 @@ def test_resync_keeps_waiting_callers_adds_new_and_closes_gone() -> None:
 
 def test_trace_files_are_present() -> None:
     assert Path(TRACES_DIR / "03_queue_abandon.ami.txt").is_file()
+
+
+def test_a_caller_first_seen_at_its_end_joined_hold_time_earlier() -> None:
+    clock = Clock()
+    tracker, closed = make_tracker(clock)
+    answered, released = Caller("m1", "q110-city"), Caller("m2", "q110-city")
+    feed(tracker, answered.answered(14) + released.early_release(9, position=3, original=4))
+    assert outcomes(closed) == [
+        ("q110-city", Outcome.ANSWERED, 14.0),
+        ("q110-city", Outcome.ABANDONED, 9.0),
+    ]
+    assert closed[0].record.joined_at == clock.now - 14
+    assert closed[1].record.joined_at == clock.now - 9
+    assert (closed[1].position, closed[1].original_position) == (3, 4)
