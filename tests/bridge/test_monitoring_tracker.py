@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.monitoring.config import QueueDirectory, QueueInfo
 from bridge.monitoring.tracker import (
@@ -242,3 +245,42 @@ def test_a_caller_first_seen_at_its_end_joined_hold_time_earlier() -> None:
     assert closed[0].record.joined_at == clock.now - 14
     assert closed[1].record.joined_at == clock.now - 9
     assert (closed[1].position, closed[1].original_position) == (3, 4)
+
+
+STORIES = {
+    "answered": (Outcome.ANSWERED, lambda c: c.answered(7)),
+    "early": (Outcome.ABANDONED, lambda c: c.early_release(7)),
+    "withdrawn": (Outcome.WITHDRAWN, lambda c: c.withdrawn(7)),
+    "exit_key": (Outcome.EXIT_KEY, lambda c: c.exit_key()),
+    "timed_out": (Outcome.TIMED_OUT, lambda c: c.timed_out()),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stories=st.lists(st.sampled_from(sorted(STORIES)), min_size=1, max_size=12),
+    order=st.randoms(use_true_random=False),
+)
+def test_interleaved_callers_each_get_exactly_their_outcome(
+    stories: list[str], order: random.Random
+) -> None:
+    clock = Clock()
+    tracker, closed = make_tracker(clock)
+    callers = [Caller(f"p{i}", "q110-city", f"1390000{i:04d}") for i in range(len(stories))]
+    scripts = []
+    for caller, story in zip(callers, stories, strict=True):
+        parser = AMIParser()
+        parser.feed(b"Asterisk Call Manager/11.0.0\r\n")
+        events = parser.feed(caller.join() + STORIES[story][1](caller))
+        scripts.append([to_event(m) for m in events])
+    # Interleave the callers' events at random, each caller's own events in order.
+    while any(scripts):
+        script = order.choice([s for s in scripts if s])
+        tracker.apply(script.pop(0))
+    tracker.expire(clock.now + 1)
+    by_caller = {c.uniqueid: c.record.outcome for c in closed}
+    assert len(closed) == len(stories)  # one outcome per caller: none lost, none twice
+    assert by_caller == {
+        caller.uid: STORIES[story][0] for caller, story in zip(callers, stories, strict=True)
+    }
+    assert tracker.waiting() == [] and tracker.undecided == 0
