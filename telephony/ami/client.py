@@ -539,7 +539,7 @@ class AMIClient:
         inline, subscribed = self._listeners(name)
         if not inline and not subscribed:
             return  # nobody listens: not even split into headers
-        event = to_event(message)
+        event = to_event(message, name)
         if isinstance(event, GenericEvent):  # report what is known without forcing a parse
             problems = event.validation_problems + (message.problems if message.parsed else [])
         else:

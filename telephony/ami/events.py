@@ -497,14 +497,16 @@ def _registry() -> dict[str, type[Event]]:
 EVENT_TYPES: dict[str, type[Event]] = _registry()
 
 
-def to_event(message: Message) -> Event:
-    """The typed event for a parsed message; never raises."""
-    name = message.event or ""
+def to_event(message: Message, name: str | None = None) -> Event:
+    """The typed event for a message (``name``: its event name, if known); never raises."""
+    if name is None:
+        name = message.event or ""
     model = EVENT_TYPES.get(name)
     if model is None:
         return _generic(message, [])  # headers stay unparsed until someone asks
-    fields = message.fields
-    data = {**fields, **message.variables} if message.variables else fields
+    headers = message.headers
+    fields = headers.fields
+    data = {**fields, **headers.variables} if headers.variables else fields
     try:
         return model.model_validate(data)
     except ValidationError as error:
