@@ -1,7 +1,8 @@
 """What the queue monitor is told: thresholds, targets, retention, and which queue is whose.
 
 The bridge's settings file has no ``[monitoring]`` section yet, so :func:`monitoring_config`
-takes ``settings.monitoring`` when the settings model grows one and these defaults otherwise.
+takes ``settings.monitoring`` when the settings model grows one (any model with these field
+names, validated again here) and these defaults otherwise.
 """
 
 from __future__ import annotations
@@ -80,5 +81,11 @@ class QueueDirectory:
 
 
 def monitoring_config(settings: Settings) -> MonitoringConfig:
+    """``settings.monitoring`` (a model or table with these fields) when there is one."""
     found = getattr(settings, "monitoring", None)
-    return found if isinstance(found, MonitoringConfig) else MonitoringConfig()
+    if found is None:
+        return MonitoringConfig()
+    if isinstance(found, MonitoringConfig):
+        return found
+    data = found.model_dump() if isinstance(found, BaseModel) else found
+    return MonitoringConfig.model_validate(data)

@@ -12,12 +12,19 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
+from pydantic import BaseModel
 
 from bridge.monitoring.collector import MonitorCollector
-from bridge.monitoring.config import MonitoringConfig, QueueDirectory, QueueInfo
+from bridge.monitoring.config import (
+    MonitoringConfig,
+    QueueDirectory,
+    QueueInfo,
+    monitoring_config,
+)
 from bridge.monitoring.history import KEY_PREFIX, MetricsHistory, counts_from_hash
 from bridge.monitoring.monitor import QueueMonitor
 from bridge.monitoring.windows import WindowError, parse_window
+from bridge.settings import load_settings
 from routing.metrics import CallerOutcome, MetricsConfig, Outcome
 from telephony.ami.events import to_event
 from telephony.ami.parser import AMIParser
@@ -176,3 +183,19 @@ def test_config_is_checked() -> None:
         MonitoringConfig(early_release_target=5)
     with pytest.raises(ValueError, match="decision_grace_seconds"):
         MonitoringConfig(decision_grace_seconds=2)
+
+
+def test_monitoring_section_is_taken_when_settings_have_one() -> None:
+    settings = load_settings(REPO / "config" / "jining.toml")
+    assert monitoring_config(settings) == MonitoringConfig()
+
+    class Section(BaseModel):  # what a [monitoring] table in the settings model would be
+        early_release_target: float = 0.1
+        retention_days: int = 30
+
+    class WithSection:
+        def __init__(self) -> None:
+            self.monitoring = Section()
+
+    chosen = monitoring_config(WithSection())  # type: ignore[arg-type]
+    assert (chosen.early_release_target, chosen.retention_days) == (0.1, 30)
