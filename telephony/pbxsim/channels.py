@@ -67,6 +67,10 @@ class Channel:
     in_answer_wait: bool = False
     # Set with redirect_to by BlindTransfer: the queue ends the call as a transfer.
     transferred: bool = False
+    # Dynamic features: digits typed so far, and the feature application running.
+    feature_digits: str = ""
+    feature_task: asyncio.Task[None] | None = None
+    feature_done: asyncio.Event = field(default_factory=asyncio.Event)
     # Running the dialplan (not an application started by Originate): a hangup request is
     # then also published as SoftHangupRequest when the channel goes (traces 02, 03).
     in_pbx: bool = False
@@ -80,8 +84,11 @@ class Channel:
     digits: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
     def dtmf_received(self, digit: str) -> None:
+        from telephony.pbxsim.features import feature_digit
+
         self.digits.put_nowait(digit)
         self.wakeup.set()
+        feature_digit(self, digit)
 
     # -- headers -------------------------------------------------------------------------
     def headers(self, prefix: str = "", variables: dict[str, str] | None = None) -> Headers:

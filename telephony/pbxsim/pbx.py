@@ -7,6 +7,7 @@ import contextlib
 import logging
 from pathlib import Path
 
+from telephony.pbxsim import conf
 from telephony.pbxsim.amiserver import ActionSpec, AMISession, privilege_text
 from telephony.pbxsim.amiwire import Headers
 from telephony.pbxsim.channels import Channel
@@ -48,6 +49,7 @@ class EmulatedPBX:
     ) -> None:
         self.config = config
         self.dialplan = dialplan
+        self.features = conf.Features({}, {}, {}, {})
         self.global_vars: dict[str, str] = dict(dialplan.globals)
         self.channels: dict[str, Channel] = {}
         self._local_sequence = 0
@@ -79,9 +81,11 @@ class EmulatedPBX:
         agi_redirect: dict[Address, Address] | None = None,
     ) -> EmulatedPBX:
         config, loaded = load_pbx_config(Path(path))
-        return cls(
+        pbx = cls(
             config, Dialplan(loaded.dialplan), name, ami_host, ami_port, time_scale, agi_redirect
         )
+        pbx.features = loaded.features
+        return pbx
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:

@@ -374,13 +374,7 @@ def _redirected_out(
     caller.set_variable("ANSWEREDTIME_MS", "0")
     set_queue_vars(caller, state)
     caller.redirect_to = (context, exten, priority + 1)
-    bridge.leave(one)
-    bridge.destroy()
-    member.calls_taken += 1
-    member.last_call = int(end)
-    member.in_call = False
-    one.cause = CAUSE_NORMAL
-    finish(one)
+    pbx.spawn(_drop_member(bridge, one, member))
 
     def complete() -> None:
         # The first queue's call ends, for app_queue, only when the caller's channel does:
@@ -399,6 +393,20 @@ def _redirected_out(
 
     if not transferred:
         caller.on_gone.append(complete)
+
+
+async def _drop_member(bridge: Bridge, one: Channel, member: Member) -> None:
+    """The member's leg left alone in the bridge: hung up, but only once a feature it is
+    running (the one-key Gosub into AGI) has returned (trace 09)."""
+    if one.feature_task is not None:
+        await one.feature_done.wait()
+    bridge.leave(one)
+    bridge.destroy()
+    member.calls_taken += 1
+    member.last_call = int(one.pbx.clock.now())
+    member.in_call = False
+    one.cause = CAUSE_NORMAL
+    finish(one)
 
 
 async def _run_member_dialplan(channel: Channel) -> None:

@@ -65,15 +65,18 @@ CARRIED_OVER = {
     "11_queue_withdraw": QUEUE_HISTORY,
     "04_redirect_requeue": QUEUE_HISTORY,
     "05_blind_transfer": QUEUE_HISTORY,
+    "09_dynamic_feature_onekey": QUEUE_HISTORY,
 }
 
 
-def _rang_last(queue: str, interface: str) -> Callable[[EmulatedPBX], None]:
-    """rrmemory remembers whom it rang last; the recording's earlier scenarios set that."""
+def _rang_last(*pairs: str) -> Callable[[EmulatedPBX], None]:
+    """rrmemory remembers whom it rang last (queue, interface, queue, interface, ...); the
+    recording's earlier scenarios set that."""
 
     def prime(pbx: EmulatedPBX) -> None:
-        state = pbx.queues[queue]
-        state.last_rung = [m.interface for m in state.members].index(interface)
+        for queue, interface in zip(pairs[::2], pairs[1::2], strict=True):
+            state = pbx.queues[queue]
+            state.last_rung = [m.interface for m in state.members].index(interface)
 
     return prime
 
@@ -105,6 +108,9 @@ PRIOR_STATE = {
     "10_queue_context_exit": _rang_last("q12345", "Local/agent101@agents/n"),
     "11_queue_withdraw": _rang_last("q110-370811", "Local/agent121@agents/n"),
     "05_blind_transfer": _rang_last("q110-city", "Local/agent111@agents/n"),
+    "09_dynamic_feature_onekey": _rang_last(
+        "q12345", "Local/agent101@agents/n", "q110-city", "Local/agent111@agents/n"
+    ),
 }
 
 PASSING_TRACES = [
@@ -122,6 +128,7 @@ PASSING_TRACES = [
     "11_queue_withdraw",
     "04_redirect_requeue",
     "05_blind_transfer",
+    "09_dynamic_feature_onekey",
 ]
 
 

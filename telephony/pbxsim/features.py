@@ -1,0 +1,59 @@
+"""Dynamic features (features.conf `applicationmap`): DTMF pressed on a bridged channel whose
+DYNAMIC_FEATURES names a feature runs the mapped application on that channel (`self`) or
+its bridge peer (`peer`), while the bridge stays up (trace 09)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telephony.pbxsim.channels import Channel, HungUp
+
+if TYPE_CHECKING:
+    from telephony.pbxsim.conf import ApplicationFeature
+
+
+def feature_digit(channel: Channel, digit: str) -> None:
+    """A digit ended on `channel`: collect it against its armed features."""
+    if channel.bridge is None:
+        return
+    armed = _armed(channel)
+    if not armed:
+        return
+    channel.feature_digits += digit
+    typed = channel.feature_digits
+    matched = [f for f in armed if f.dtmf == typed]
+    if matched:
+        channel.feature_digits = ""
+        _activate(channel, matched[0])
+    elif not any(f.dtmf.startswith(typed) for f in armed):
+        channel.feature_digits = ""
+
+
+def _armed(channel: Channel) -> list[ApplicationFeature]:
+    applicationmap = channel.pbx.features.applicationmap
+    names = channel.variables.get("DYNAMIC_FEATURES", "").split("#")
+    return [applicationmap[name] for name in names if name in applicationmap]
+
+
+def _activate(channel: Channel, feature: ApplicationFeature) -> None:
+    target = channel
+    if feature.activate_on == "peer" and channel.bridge is not None:
+        target = channel.bridge.peer_of(channel) or channel
+    target.set_variable("DYNAMIC_FEATURENAME", feature.name)
+    target.set_variable("DYNAMIC_WHO_ACTIVATED", channel.name)
+    target.feature_task = target.pbx.spawn(_run(target, feature))
+
+
+async def _run(channel: Channel, feature: ApplicationFeature) -> None:
+    from telephony.pbxsim.applications import APPLICATIONS
+
+    app = APPLICATIONS.get(feature.app.lower())
+    if app is None:
+        raise HungUp(f"{feature.where}: feature application {feature.app} is not emulated")
+    try:
+        await app(channel, feature.args)
+    except HungUp:
+        pass
+    finally:
+        channel.feature_task = None
+        channel.feature_done.set()
