@@ -20,15 +20,14 @@ from routing.scope import (
     CaseFileError,
     EvaluationReport,
     Kind,
-    LabelledCase,
     ScopeRulesError,
     build_classifier,
     cross_validate,
     evaluate,
     load_cases,
     load_rulebook,
+    load_training,
 )
-from routing.scope.rules import RuleBook
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "scope_rules.toml"
 
@@ -58,7 +57,7 @@ def register(subparsers: Any) -> None:
 def run_classify(args: argparse.Namespace) -> int:
     try:
         rulebook = load_rulebook(args.rules)
-        classifier = build_classifier(rulebook, _training(rulebook, exclude=()))
+        classifier = build_classifier(rulebook, load_training(rulebook))
         decision = classifier.classify(args.text, Kind(args.kind) if args.kind else None)
     except (ScopeRulesError, CaseFileError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -84,7 +83,7 @@ def run_eval(args: argparse.Namespace) -> int:
         if not cases:
             raise CaseFileError(f"{args.file}: no cases")
         texts = {case.text for case in cases}
-        training = [] if args.rules_only else _training(rulebook, exclude=texts)
+        training = [] if args.rules_only else load_training(rulebook, exclude_texts=texts)
         if args.cv is not None:
             if args.rules_only:
                 raise ValueError("--cv trains a model; it cannot be combined with --rules-only")
@@ -100,16 +99,6 @@ def run_eval(args: argparse.Namespace) -> int:
     else:
         _print_report(report, mode)
     return 0
-
-
-def _training(rulebook: RuleBook, exclude: set[str] | tuple[()]) -> list[LabelledCase]:
-    """The rule book's training cases, minus any whose text is being evaluated."""
-    return [
-        case
-        for path in rulebook.training_files
-        for case in load_cases(path)
-        if case.text not in exclude
-    ]
 
 
 def _describe_mode(args: argparse.Namespace, training_size: int) -> str:

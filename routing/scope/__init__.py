@@ -4,7 +4,12 @@ Pure: the rule book and training cases are read once by the loaders; `classify` 
 """
 
 from routing.scope.cases import CaseFileError, LabelledCase, load_cases, parse_cases
-from routing.scope.classifier import ScopeClassifier, build_classifier, load_classifier
+from routing.scope.classifier import (
+    ScopeClassifier,
+    build_classifier,
+    load_classifier,
+    load_training,
+)
 from routing.scope.decision import Channel, Kind, Platform, Route, RuleHit, ScopeDecision
 from routing.scope.evaluation import EvaluationReport, cross_validate, evaluate
 from routing.scope.rules import RuleBook, ScopeRulesError, load_rulebook, parse_rulebook
@@ -28,6 +33,7 @@ __all__ = [
     "load_cases",
     "load_classifier",
     "load_rulebook",
+    "load_training",
     "parse_cases",
     "parse_rulebook",
 ]

@@ -125,21 +125,21 @@ def build_classifier(
     return ScopeClassifier(rulebook, NgramModel(training) if training else None)
 
 
+def load_training(rulebook: RuleBook, exclude_texts: Collection[str] = ()) -> list[LabelledCase]:
+    """The rule book's training cases (optional files only if present), minus `exclude_texts`,
+    so that an evaluation never scores the model on what it was trained on."""
+    paths = [
+        *rulebook.training_files,
+        *(path for path in rulebook.optional_training_files if path.exists()),
+    ]
+    return [case for path in paths for case in load_cases(path) if case.text not in exclude_texts]
+
+
 def load_classifier(
     rules_path: Path, use_model: bool = True, exclude_texts: Collection[str] = ()
 ) -> ScopeClassifier:
-    """Load the rule book and train the model on its training files.
-
-    `exclude_texts`: cases with these texts are left out of training, so that an evaluation
-    never scores the model on what it was trained on.
-    """
+    """Load the rule book and train the model on its training files."""
     rulebook = load_rulebook(rules_path)
     if not use_model:
         return build_classifier(rulebook)
-    training = [
-        case
-        for path in rulebook.training_files
-        for case in load_cases(path)
-        if case.text not in exclude_texts
-    ]
-    return build_classifier(rulebook, training)
+    return build_classifier(rulebook, load_training(rulebook, exclude_texts))

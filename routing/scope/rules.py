@@ -99,6 +99,8 @@ class RuleBook:
     place_names: Mapping[str, str]  # place name → district code
     settings: Settings
     training_files: tuple[Path, ...]  # the model's training data, resolved against the file
+    # Used when present (e.g. the shared dev set beside a checkout), skipped when absent.
+    optional_training_files: tuple[Path, ...] = ()
 
 
 def load_rulebook(path: Path) -> RuleBook:
@@ -130,7 +132,10 @@ def parse_rulebook(data: Mapping[str, Any], source: str, base_dir: Path | None =
         rules=rules,
         place_names=_parse_places(data.get("districts", {}), data.get("zones", []), source),
         settings=_parse_settings(data.get("settings", {}), source),
-        training_files=_parse_model(data.get("model", {}), source, base_dir),
+        training_files=_parse_paths(data.get("model", {}), "training", source, base_dir),
+        optional_training_files=_parse_paths(
+            data.get("model", {}), "optional_training", source, base_dir
+        ),
     )
 
 
@@ -264,9 +269,11 @@ def _parse_settings(raw: Any, source: str) -> Settings:
     return Settings(**values)
 
 
-def _parse_model(raw: Any, source: str, base_dir: Path | None) -> tuple[Path, ...]:
-    if not isinstance(raw, Mapping) or set(raw) - {"training"}:
-        raise ScopeRulesError(f"{source}: [model]: must be a table with only 'training'")
-    names = _words(raw.get("training"), f"{source}: [model] training")
+def _parse_paths(raw: Any, key: str, source: str, base_dir: Path | None) -> tuple[Path, ...]:
+    if not isinstance(raw, Mapping) or set(raw) - {"training", "optional_training"}:
+        raise ScopeRulesError(
+            f"{source}: [model]: must be a table of 'training' and 'optional_training' lists"
+        )
+    names = _words(raw.get(key), f"{source}: [model] {key}")
     base = base_dir or Path(".")
     return tuple((base / name).resolve() for name in names)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,16 @@ import pytest
 
 from bridge.commands import scope
 
-DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "scope-cases" / "dev.jsonl"
+# The shared labelled cases beside this checkout, as tests/traces.py finds the traces.
+DEV = (
+    Path(
+        os.environ.get(
+            "HOTLINE_SCOPE_CASES",
+            Path(__file__).resolve().parents[2].parent / "shared" / "data" / "scope-cases",
+        )
+    )
+    / "dev.jsonl"
+)
 
 CASES: list[dict[str, Any]] = [
     {"id": "t-1", "text": "我在邹城，对面楼有人站在楼顶边上说不想活了", "platform": "110",

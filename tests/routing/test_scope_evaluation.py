@@ -6,6 +6,7 @@ run is deterministic; the margin absorbs a changed rule or example, not luck).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,16 @@ from routing.scope.decision import Kind, Route
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "config" / "scope_rules.toml"
 EXAMPLES = ROOT / "config" / "scope_examples.jsonl"
-DEV = ROOT.parent / "shared" / "data" / "scope-cases" / "dev.jsonl"
+# The shared labelled cases beside this checkout, as tests/traces.py finds the traces.
+DEV = (
+    Path(
+        os.environ.get(
+            "HOTLINE_SCOPE_CASES",
+            Path(__file__).resolve().parents[2].parent / "shared" / "data" / "scope-cases",
+        )
+    )
+    / "dev.jsonl"
+)
 
 
 def case(text: str, route: Route, kind: Kind, urgent: bool) -> LabelledCase:

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from routing.scope import ScopeRulesError, load_rulebook, parse_rulebook
+from routing.scope import (
+    ScopeRulesError,
+    load_classifier,
+    load_rulebook,
+    load_training,
+    parse_rulebook,
+)
 from routing.scope.decision import Kind, Route
 from routing.scope.matcher import RuleMatcher
 
@@ -44,7 +50,8 @@ def test_the_shipped_rule_book_loads_with_training_files() -> None:
     ids = {rule.id for rule in book.rules}
     assert {"danger.violence", "danger.suicide", "channel.fire", "channel.medical"} <= ids
     assert book.place_names["邹城"] == "370883"
-    assert [path.name for path in book.training_files] == ["scope_examples.jsonl", "dev.jsonl"]
+    assert [path.name for path in book.training_files] == ["scope_examples.jsonl"]
+    assert [path.name for path in book.optional_training_files] == ["dev.jsonl"]
     assert all(path.exists() for path in book.training_files)
 
 
@@ -92,6 +99,7 @@ def test_good_data_parses_into_typed_rules() -> None:
             "zone #1: place '邹城' is already mapped to 370883",
         ),
         ({**GOOD, "settings": {"urgent_threshold": 2}}, "[settings] urgent_threshold: must be"),
+        ({**GOOD, "model": {"train": ["x.jsonl"]}}, "[model]: must be a table of 'training'"),
     ],
 )
 def test_mistakes_are_reported_with_file_rule_and_problem(
@@ -115,11 +123,21 @@ def test_unreadable_files_name_the_path(tmp_path: Path) -> None:
 def test_training_paths_resolve_next_to_the_rules_file(tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text(
-        '[model]\ntraining = ["cases.jsonl"]\n'
+        '[model]\ntraining = ["cases.jsonl"]\noptional_training = ["absent.jsonl"]\n'
         '[[rules]]\nid = "a"\npatterns = ["x"]\nurgent = true\n',
         encoding="utf-8",
     )
-    assert load_rulebook(rules).training_files == ((tmp_path / "cases.jsonl").resolve(),)
+    (tmp_path / "cases.jsonl").write_text(
+        '{"id": "c", "text": "有人打架", "platform": "110", "kind": "报警", "urgent": true}\n'
+        '{"id": "d", "text": "想问社保", "platform": "12345", "kind": "咨询", "urgent": false}\n',
+        encoding="utf-8",
+    )
+    book = load_rulebook(rules)
+    assert book.training_files == ((tmp_path / "cases.jsonl").resolve(),)
+    # The optional file is absent: skipped, not an error.
+    assert [case.id for case in load_training(book)] == ["c", "d"]
+    assert [case.id for case in load_training(book, exclude_texts={"有人打架"})] == ["d"]
+    assert load_classifier(rules).has_model
 
 
 def test_negation_cancels_only_its_own_sentence() -> None:
