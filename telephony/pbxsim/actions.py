@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from telephony.pbxsim.amiserver import ActionSpec, AMISession
 from telephony.pbxsim.amiwire import Action, Headers
 from telephony.pbxsim.applications import call_function, lookup
-from telephony.pbxsim.calls import deliver_dtmf, finish, soft_hangup
+from telephony.pbxsim.calls import deliver_dtmf, redirect
 from telephony.pbxsim.channels import Channel, parse_caller_id
 from telephony.pbxsim.originate import (
     OriginateRequest,
@@ -316,7 +316,7 @@ async def play_dtmf(pbx: EmulatedPBX, session: AMISession, action: Action) -> No
         deliver_dtmf(channel.peer, digit, duration)
 
 
-async def redirect(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+async def redirect_action(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     name = action.get("Channel")
     if not name:
         raise session.error(action, "Channel not specified")
@@ -331,16 +331,7 @@ async def redirect(pbx: EmulatedPBX, session: AMISession, action: Action) -> Non
     if channel is None:
         raise session.error(action, f"Channel does not exist: {name}")
     session.respond(action, "Success", "Redirect successful")
-    if not pbx.dialplan.exists(context, exten, int(priority_text)):
-        # Asterisk accepts the redirect, then the channel finds nothing to run and hangs up
-        # before the client's next action (trace 15: a Hangup right after gets "No such
-        # channel").
-        soft_hangup(channel)
-        channel.context, channel.exten, channel.priority = context, exten, int(priority_text)
-        finish(channel)
-        return
-    channel.redirect_to = (context, exten, int(priority_text))
-    channel.wakeup.set()
+    redirect(channel, context, exten, int(priority_text))
 
 
 async def user_event(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
@@ -564,7 +555,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "setvar": ActionSpec(_F["call"], setvar),
     "getvar": ActionSpec(_F["call"] | _F["reporting"], getvar),
     "hangup": ActionSpec(_F["system"] | _F["call"], hangup),
-    "redirect": ActionSpec(_F["call"], redirect),
+    "redirect": ActionSpec(_F["call"], redirect_action),
     "playdtmf": ActionSpec(_F["call"], play_dtmf),
     "blindtransfer": ActionSpec(_F["call"], blind_transfer),
     "queueadd": ActionSpec(_F["agent"], queue_add),

@@ -275,6 +275,20 @@ async def gosub(channel: Channel, data: str) -> None:
     await run_gosub(channel, data)
 
 
+async def channel_redirect(channel: Channel, data: str) -> None:
+    """ChannelRedirect(channel,[[context,]exten,]priority)."""
+    from telephony.pbxsim.calls import redirect
+
+    args = [a.strip() for a in split_args(data)]
+    target = channel.pbx.find_channel(args[0]) if args else None
+    if target is None or len(args) < 2:
+        channel.set_variable("CHANNELREDIRECT_STATUS", "NOCHANNEL")
+        return
+    context, exten, priority = _goto_target(target, ",".join(args[1:]))
+    channel.set_variable("CHANNELREDIRECT_STATUS", "SUCCESS")
+    redirect(target, context, exten, priority)
+
+
 async def user_event(channel: Channel, data: str) -> None:
     args = split_args(data)
     headers = [("UserEvent", args[0])]
@@ -297,6 +311,7 @@ APPLICATIONS: dict[str, Application] = {
     "userevent": user_event,
     "playback": no_op,
     "return": return_,
+    "channelredirect": channel_redirect,
     "gosub": gosub,
 }
 

@@ -195,6 +195,20 @@ def deliver_dtmf(channel: Channel, digit: str, duration_ms: int) -> None:
     channel.dtmf_received(digit)
 
 
+def redirect(channel: Channel, context: str, exten: str, priority: int) -> None:
+    """Send a channel elsewhere in the dialplan (AMI Redirect, ChannelRedirect())."""
+    if not channel.pbx.dialplan.exists(context, exten, priority):
+        # Asterisk accepts the redirect, then the channel finds nothing to run and hangs up
+        # before the client's next action (trace 15: a Hangup right after gets "No such
+        # channel").
+        soft_hangup(channel)
+        channel.context, channel.exten, channel.priority = context, exten, priority
+        finish(channel)
+        return
+    channel.redirect_to = (context, exten, priority)
+    channel.wakeup.set()
+
+
 def soft_hangup(channel: Channel) -> None:
     """A hangup asked of a running channel's thread; the runner then calls finish()."""
     if channel.gone or channel.hangup_requested:

@@ -66,6 +66,7 @@ CARRIED_OVER = {
     "04_redirect_requeue": QUEUE_HISTORY,
     "05_blind_transfer": QUEUE_HISTORY,
     "09_dynamic_feature_onekey": QUEUE_HISTORY,
+    "09b_dynamic_feature_onekey_receive": QUEUE_HISTORY,
 }
 
 
@@ -129,6 +130,7 @@ PASSING_TRACES = [
     "04_redirect_requeue",
     "05_blind_transfer",
     "09_dynamic_feature_onekey",
+    "09b_dynamic_feature_onekey_receive",
 ]
 
 
