@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from bridge.json_logging import configure_logging
+from bridge.monitoring.wiring import install_monitor
 from bridge.service import CallbackComponent, RedisComponent, Service
 from bridge.settings import (
     MissingSecretError,
@@ -140,6 +141,7 @@ def build_service(settings: Settings, config_file: str) -> Service:
         service.add(AmiComponent(pbx))
     # Call flows (ivr/) add their AGI routes here as they land; `ping` and `echo` prove the path.
     service.add(fastagi_component(settings, diagnostic_routes()))
+    install_monitor(service)
     return service
 
 
