@@ -11,6 +11,7 @@ a short confirmation, or a distinct failure prompt, to the agent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,7 +28,6 @@ class KeyPress:
     pbx: str | None  # from ?pbx=; None lets the service find the PBX by channel
     agent_channel: str
     agent_uniqueid: str
-    caller_channel: str
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,17 @@ class OneKeyResult:
     reason: str = ""
 
 
+CallerLookup = Callable[[], Awaitable[str | None]]
+
+
 class OneKeyTransfers(Protocol):
-    async def one_key(self, press: KeyPress) -> OneKeyResult: ...
+    async def one_key(self, press: KeyPress, find_caller: CallerLookup) -> OneKeyResult:
+        """Move the caller `find_caller()` names (BRIDGEPEER, None when nobody is bridged).
+
+        The lookup is handed over rather than done first so the service can read what it
+        needs (the agent's draft) while Asterisk answers: a key press is latency-bound.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,17 +59,16 @@ class Prompts:
 def onekey_route(transfers: OneKeyTransfers, prompts: Prompts = Prompts()) -> Handler:
     async def onekey(session: AgiSession) -> None:
         request = session.request
-        peer = await session.get_variable("BRIDGEPEER")
-        if not peer:
-            result = OneKeyResult(False, reason="no caller bridged with this channel")
-        else:
-            press = KeyPress(
-                pbx=request.query.get("pbx") or None,
-                agent_channel=request.channel,
-                agent_uniqueid=request.uniqueid,
-                caller_channel=peer,
-            )
-            result = await transfers.one_key(press)
+        press = KeyPress(
+            pbx=request.query.get("pbx") or None,
+            agent_channel=request.channel,
+            agent_uniqueid=request.uniqueid,
+        )
+
+        async def bridge_peer() -> str | None:
+            return await session.get_variable("BRIDGEPEER") or None
+
+        result = await transfers.one_key(press, bridge_peer)
         await _tell_agent(session, result, prompts)
 
     return onekey

@@ -40,6 +40,10 @@ class TransferConfig(BaseModel):
     # From Redirect until a target agent answers; past it the caller goes back (never dropped).
     answer_timeout_seconds: float = Field(default=90.0, gt=0, le=3600)
     default_mode: Mode = "blind"
+    # A target queue seen by QueueStatus is trusted this long before it is asked again: a
+    # queue disappears only with a PBX reload, and the check is on every key press's path.
+    # 0 asks every time.
+    target_check_ttl_seconds: float = Field(default=5.0, ge=0, le=300)
     # QUEUE_PRIO set on a caller sent back to the origin queue: it waits at the head.
     return_priority: int = Field(default=10, ge=1, le=1_000_000)
     # Three-party rooms (consult mode) use the dialplan's hb-conf context.

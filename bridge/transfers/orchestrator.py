@@ -40,7 +40,7 @@ from bridge.transfers.config import Mode, TransferConfig
 from bridge.transfers.drafts import AgentDraft
 from bridge.transfers.inflight import InFlight, InFlightStore
 from bridge.transfers.outcomes import OutcomeWatcher, PbxLink
-from routing.tickets import Kind, Level, Platform, TicketStatus, Urgency
+from routing.tickets import IllegalTransition, Kind, Level, Platform, TicketStatus, Urgency
 from routing.transfer_paths import (
     Entry,
     NoTransferPath,
@@ -107,6 +107,7 @@ class TransferService:
         self.config = config
         self.clock = clock
         self._queue_platform = {(p.pbx, q.name): p.id for p in self.platforms for q in p.queues}
+        self._queue_seen: dict[tuple[str, str], float] = {}  # (pbx, queue) -> when checked
 
     async def start(self, order: TransferOrder) -> TransferStarted:
         link = self._link(order.pbx)
@@ -130,11 +131,12 @@ class TransferService:
         if problem:
             await self._refuse(ticket_id, order.agent, problem)
         record = self._record(ticket_id, mode, link, caller, order, plan)
-        started = await self._tag(record, order.agent, link, plan)
+        transferring = await self._tag(record, order.agent, link, plan)
         expected = {caller.uniqueid, f"{record.room}-2"} if mode == "consult" else {caller.uniqueid}
         # Watch before moving: the caller's QueueCallerJoin may follow the reply at once.
         watch = self.watcher.watch(record, expected)
         problem = await self._move(record, link, plan.entry)
+        started = await _settled(transferring, ticket.ticket)
         if problem:
             self.watcher.discard(watch)
             await self._abandon(record, order.agent, problem)
@@ -229,7 +231,7 @@ class TransferService:
         target = self.links.get(plan.target.pbx) or PbxLink(plan.target.pbx, LiveModel())
         created, exists = await asyncio.gather(
             self.store.create(draft, request_id=request_id, by=order.agent),
-            _queue_exists(target, plan.target_queue),
+            self._queue_exists(target, plan.target_queue),
             return_exceptions=True,
         )
         if isinstance(created, IdempotencyConflict):
@@ -243,6 +245,20 @@ class TransferService:
         if not exists:
             return created, f"target queue {plan.target_queue} does not exist on {target.name}"
         return created, ""
+
+    async def _queue_exists(self, link: PbxLink, queue: str) -> bool:
+        """Whether `queue` exists on the link's PBX (a missing one lists nothing, trace 15)."""
+        client = link.connected_client()  # an unreachable PBX fails even when cached
+        key, now = (link.name, queue), self.clock()
+        if now - self._queue_seen.get(key, float("-inf")) < self.config.target_check_ttl_seconds:
+            return True
+        result = await client.list_action("QueueStatus", Queue=queue)
+        found = any(getattr(item, "queue", None) == queue for item in result.events)
+        if found:
+            self._queue_seen[key] = now
+        else:
+            self._queue_seen.pop(key, None)
+        return found
 
     async def _refuse(self, ticket_id: str, agent: str, reason: str) -> NoReturn:
         await self.store.transition(ticket_id, TicketStatus.TRANSFER_FAILED, by=agent, note=reason)
@@ -265,7 +281,7 @@ class TransferService:
             source_pbx=link.name,
             caller_channel=caller.name,
             caller_uniqueid=caller.uniqueid,
-            agent_channel=order.agent_channel,
+            agent_channel=order.agent_channel or _peer_name(link, caller),
             origin_context=origin_queue.context,
             origin_extension=origin_queue.extension,
             target_pbx=plan.target.pbx,
@@ -275,11 +291,18 @@ class TransferService:
             consult_channel=f"{room}-1" if room else "",
         )
 
-    async def _tag(self, record: InFlight, agent: str, link: PbxLink, plan: TransferPlan) -> Ticket:
+    async def _tag(
+        self, record: InFlight, agent: str, link: PbxLink, plan: TransferPlan
+    ) -> asyncio.Task[Ticket]:
+        """Ticket -> transferring (sent now, awaited after the move: it is not needed to move
+        the caller, and the ticket is already safe in Redis); the in-flight record and the
+        caller's LINKAGE_TICKET must be in place before the move."""
         entry = plan.entry
         note = f"to {plan.target.id} via {entry.context},{entry.extension} on {entry.pbx}"
-        ticket, saved, tagged = await asyncio.gather(
-            self.store.transition(record.ticket_id, TicketStatus.TRANSFERRING, by=agent, note=note),
+        transferring = asyncio.ensure_future(
+            self.store.transition(record.ticket_id, TicketStatus.TRANSFERRING, by=agent, note=note)
+        )
+        saved, tagged = await asyncio.gather(
             self.inflight.save(record, self.clock()),
             _ami(
                 link,
@@ -290,11 +313,12 @@ class TransferService:
             ),
             return_exceptions=True,
         )
-        failures = [str(x) for x in (ticket, saved, tagged) if isinstance(x, BaseException)]
-        problem = "; ".join(failures) or (tagged if isinstance(tagged, str) else "")
-        if problem or not isinstance(ticket, Ticket):
+        problem = str(saved) if isinstance(saved, BaseException) else ""
+        problem = problem or (tagged if isinstance(tagged, str) else str(tagged))
+        if problem:
+            await asyncio.gather(transferring, return_exceptions=True)
             await self._abandon(record, agent, f"could not start the transfer: {problem}")
-        return ticket
+        return transferring
 
     async def _move(self, record: InFlight, link: PbxLink, entry: Entry) -> str:
         """Send the caller on; "" when the PBX took it, else what went wrong."""
@@ -350,10 +374,13 @@ class TransferService:
         raise TransferError(reason, status=502, ticket_id=record.ticket_id)
 
 
-async def _queue_exists(link: PbxLink, queue: str) -> bool:
-    client = link.connected_client()
-    result = await client.list_action("QueueStatus", Queue=queue)
-    return any(getattr(item, "queue", None) == queue for item in result.events)
+async def _settled(transferring: asyncio.Task[Ticket], created: Ticket) -> Ticket:
+    """The ticket after its move to transferring, or as created if that move was overtaken
+    (the caller already queued) or lost (logged by the store's caller; the outcome fixes it)."""
+    try:
+        return await transferring
+    except (IllegalTransition, RedisError, OSError):
+        return created
 
 
 async def _ami(link: PbxLink, action: str, **headers: str) -> str:
@@ -362,6 +389,12 @@ async def _ami(link: PbxLink, action: str, **headers: str) -> str:
     except AMIError as exc:
         return str(exc)
     return ""
+
+
+def _peer_name(link: PbxLink, caller: Channel) -> str:
+    """The caller's bridged peer now: the agent's leg (API transfers may not name it)."""
+    peer = link.live.bridged_peer(caller.uniqueid)
+    return "" if peer is None else peer.name
 
 
 def _plain_name(name: str) -> str | None:

@@ -8,6 +8,7 @@ used for the ticket and cleared once the transfer is under way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from redis.exceptions import RedisError
@@ -15,7 +16,7 @@ from redis.exceptions import RedisError
 from bridge.transfers.drafts import AgentDraft, agent_id_of
 from bridge.transfers.orchestrator import TransferError, TransferOrder
 from bridge.transfers.stack import TransferStack
-from ivr.onekey import KeyPress, OneKeyResult
+from ivr.onekey import CallerLookup, KeyPress, OneKeyResult
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,18 @@ class PhoneTransfers:
                 return name
         return None
 
-    async def one_key(self, press: KeyPress) -> OneKeyResult:
+    async def one_key(self, press: KeyPress, find_caller: CallerLookup) -> OneKeyResult:
+        agent = agent_id_of(press.agent_channel)
+        # Both are round trips (Asterisk, Redis): make them side by side.
+        caller, draft = await asyncio.gather(find_caller(), self._draft(agent))
+        if caller is None:
+            return OneKeyResult(False, reason="no caller bridged with this channel")
         pbx = self._pbx_of(press)
         if pbx is None:
             return OneKeyResult(False, reason=f"no PBX knows channel {press.agent_channel}")
-        agent = agent_id_of(press.agent_channel)
-        draft = await self._draft(agent)
         order = TransferOrder(
             pbx=pbx,
-            caller_channel=press.caller_channel,
+            caller_channel=caller,
             agent=agent,
             agent_channel=press.agent_channel,
             draft=draft or AgentDraft(),

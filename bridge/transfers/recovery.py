@@ -4,12 +4,12 @@ Asked of each record, with the PBXs' live models freshly rebuilt (QueueStatus,
 CoreShowChannels):
 
 - the ticket already moved on (accepted, failed, closed...)   -> drop the record;
-- still ``created``: the bridge died before moving the caller, who is still with the agent
-  -> ``transfer_failed`` ("bridge restarted before the caller was moved"), the agent may
-  press again;
 - a target-queue member is talking to the caller             -> ``accepted``;
 - the caller waits in the target queue                        -> ``queued``, watched again
   with the deadline it had;
+- still ``created`` and the caller still bridged with its agent: the bridge died before moving
+  it -> ``transfer_failed`` ("bridge restarted before the caller was moved"), the agent may
+  press again;
 - the caller is gone from both PBXs                          -> ``transfer_failed``;
 - otherwise (between PBXs, in the dialplan)                   -> watched again; a deadline
   already past moves the caller back now.
@@ -68,10 +68,6 @@ async def _recover_one(watcher: OutcomeWatcher, record: InFlight) -> str:
     if ticket.status not in UNSETTLED:
         await watcher.inflight.delete(record.ticket_id)
         return f"already {ticket.status.value}"
-    if ticket.status is TicketStatus.CREATED:
-        watch = watcher.watch(record, set())
-        await watcher.fail(watch, "bridge restarted before the caller was moved")
-        return "failed: never moved"
     target = watcher.links[record.target_pbx].live
     candidates = _candidates(record, target)
     queue = target.queues.get(record.target_queue)
@@ -87,6 +83,13 @@ async def _recover_one(watcher: OutcomeWatcher, record: InFlight) -> str:
         await watcher.mark_queued(watch, waiting[0], record.target_queue)
         return "queued: watching again"
     source = watcher.links[record.source_pbx].live
+    peer = source.bridged_peer(record.caller_uniqueid)
+    still_talking = peer is not None and peer.name == record.agent_channel
+    if ticket.status is TicketStatus.CREATED and still_talking and record.mode == "blind":
+        # The ticket is made before the caller moves; a caller still bridged was never moved.
+        watch = watcher.watch(record, set())
+        await watcher.fail(watch, "bridge restarted before the caller was moved")
+        return "failed: never moved"
     if source.channel(record.caller_uniqueid) is None and not any(
         target.channel(uniqueid) for uniqueid in candidates
     ):

@@ -24,7 +24,7 @@ from bridge.transfers.config import platform_table, transfer_config, zone_table
 from bridge.transfers.phone import PhoneTransfers
 from bridge.transfers.routes import TicketRoutes, add_ticket_routes
 from bridge.transfers.stack import TransferStack
-from ivr.onekey import KeyPress, OneKeyResult, Prompts, add_onekey_route
+from ivr.onekey import CallerLookup, KeyPress, OneKeyResult, Prompts, add_onekey_route
 from telephony.agi.routes import AgiRoutes
 from telephony.ami.client import AMIClient
 
@@ -99,11 +99,11 @@ class TransferComponent:
             "recovered": None if self.recovered is None else len(self.recovered),
         }
 
-    async def one_key(self, press: KeyPress) -> OneKeyResult:
+    async def one_key(self, press: KeyPress, find_caller: CallerLookup) -> OneKeyResult:
         """The AGI route's entry (ivr.onekey.OneKeyTransfers)."""
         if self.stack is None:
             return OneKeyResult(False, reason="the transfer service is not started")
-        return await PhoneTransfers(self.stack).one_key(press)
+        return await PhoneTransfers(self.stack).one_key(press, find_caller)
 
 
 def install_transfers(service: Service, agi_routes: AgiRoutes) -> TransferComponent:

@@ -518,7 +518,7 @@ async def test_restart_past_the_deadline_reverts_and_before_the_move_fails(
             source_pbx="pbx-12345",
             caller_channel="PJSIP/citizen-c15",
             caller_uniqueid="c15",
-            agent_channel="",
+            agent_channel=channel_names("c15", "PJSIP/12345-15")[1],
             origin_context="hb-queue",
             origin_extension="12345",
             target_pbx="pbx-110",
@@ -526,9 +526,17 @@ async def test_restart_past_the_deadline_reverts_and_before_the_move_fails(
             deadline=0.0,
         )
         await world.stack.inflight.save(record, 0.0)
-        world.pbx["pbx-12345"].channel_items.append(
-            [("Event", "CoreShowChannel"), ("Channel", "PJSIP/citizen-c15"), ("Uniqueid", "c15")]
-        )
+        # The never-moved caller is still bridged with its agent.
+        caller_channel, agent_channel = channel_names("c15", "PJSIP/12345-15")
+        for channel, uniqueid in ((caller_channel, "c15"), (agent_channel, "a15")):
+            world.pbx["pbx-12345"].channel_items.append(
+                [
+                    ("Event", "CoreShowChannel"),
+                    ("Channel", channel),
+                    ("Uniqueid", uniqueid),
+                    ("BridgeId", "bridge-c15"),
+                ]
+            )
         far_future = started.ticket.created_at.timestamp() + 10_000
         async with restarted(redis_client, world, clock=lambda: far_future) as again:
             done = await again.recover()
@@ -572,3 +580,16 @@ async def restarted(
         await stack.close()
         for client in clients:
             await client.close()
+
+
+@pytest.mark.parametrize(("ttl", "asked"), [(5.0, 1), (0.0, 2)])
+async def test_a_checked_target_queue_is_trusted_for_the_configured_time(
+    redis_client: aioredis.Redis, ttl: float, asked: int
+) -> None:
+    config = TransferConfig(target_check_ttl_seconds=ttl)
+    async with world_of(redis_client, config) as world:
+        for n in ("16", "17"):
+            await world.seat("pbx-12345", "q12345", f"c{n}", f"a{n}", f"PJSIP/12345-{n}", "138")
+            await press(world, "pbx-12345", f"c{n}")
+        checks = [a for a in world.pbx["pbx-110"].named("QueueStatus") if a.get("Queue")]
+        assert len(checks) == asked

@@ -1,0 +1,277 @@
+"""One-key transfer: key press (FastAGI request in) to AMI Redirect sent, bridge side.
+
+    python -m benchmarks onekey [--count 2000] [--in-flight 1,20] [--fsync everysec,always]
+
+Two processes, so the measuring side does not share the bridge's event loop:
+  asterisk  (child) two scripted AMI servers (pbx-12345, pbx-110) and a FastAGI client that
+            plays Asterisk running ``AGI(agi://bridge/onekey?pbx=pbx-12345)`` on an agent's
+            channel: it connects, sends the agi_* block, answers ``GET VARIABLE BRIDGEPEER``
+            and notes when the ``Redirect`` for that caller reaches its AMI server;
+  bridge    (this process) the real path: FastAGI server -> ivr.onekey -> PhoneTransfers ->
+            TransferService (live-model caller lookup, ticket create script + QueueStatus check
+            in parallel, ticket transition + in-flight record + Setvar in parallel, Redirect),
+            against a redis-server this benchmark starts (AOF on, the fsync mode named).
+Latency = Redirect received - AGI connect started, both on CLOCK_MONOTONIC (system-wide), so
+it includes the loopback hops of AGI and AMI. The first 10 % of presses warm up and are not
+counted. The load average is printed (this machine's 2 cores are shared), and so is the CPU
+the bridge process and redis-server spent per press, which waiting does not inflate. The
+target-queue check (QueueStatus) is cached for TransferConfig.target_check_ttl_seconds (5 s),
+so after the first press it costs no round trip; every press still creates its ticket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from bridge.settings import load_settings
+from bridge.transfers.config import TransferConfig, platform_table, zone_table
+from bridge.transfers.phone import PhoneTransfers
+from bridge.transfers.stack import TransferStack
+from ivr.onekey import Prompts, add_onekey_route
+from telephony.agi import AgiRoutes, FastAgiServer
+from telephony.ami.client import AMIClient
+from tests.redis_server import start_redis
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "jining.toml"
+QUEUES = {"pbx-12345": {"q12345"}, "pbx-110": {"q110-city"}}
+
+
+def _message(fields: list[tuple[str, str]]) -> bytes:
+    return ("".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n").encode()
+
+
+class AmiPeer:
+    """Answers the actions the bridge sends; notes when each caller's Redirect arrives."""
+
+    def __init__(self, queues: set[str]) -> None:
+        self.queues = queues
+        self.writers: list[asyncio.StreamWriter] = []
+        self.redirects: dict[str, asyncio.Future[float]] = {}
+        self.logged_in = asyncio.Event()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+        try:
+            while True:
+                raw = await reader.readuntil(b"\r\n\r\n")
+                action = dict(
+                    line.split(": ", 1) for line in raw.decode().split("\r\n") if ": " in line
+                )
+                if action["Action"] == "Redirect":
+                    found = self.redirects.get(action["Channel"])
+                    if found is not None and not found.done():
+                        found.set_result(time.perf_counter())
+                writer.write(self.reply(action))
+                if action["Action"] == "CoreShowChannels":
+                    self.logged_in.set()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+
+    def reply(self, action: dict[str, str]) -> bytes:
+        name, action_id = action["Action"], action.get("ActionID", "")
+        if name not in ("QueueStatus", "CoreShowChannels"):
+            return _message([("Response", "Success"), ("ActionID", action_id)])
+        start = _message([("Response", "Success"), ("ActionID", action_id), ("EventList", "start")])
+        items = b""
+        if name == "QueueStatus":
+            wanted = action.get("Queue")
+            for queue in sorted(q for q in self.queues if wanted in (None, q)):
+                items += _message(
+                    [("Event", "QueueParams"), ("Queue", queue), ("ActionID", action_id)]
+                )
+        count = items.count(b"Event:")
+        done = _message(
+            [
+                ("Event", f"{name}Complete"),
+                ("ActionID", action_id),
+                ("EventList", "Complete"),
+                ("ListItems", str(count)),
+            ]
+        )
+        return start + items + done
+
+    def push(self, fields: list[tuple[str, str]]) -> None:
+        for writer in self.writers:
+            writer.write(_message(fields))
+
+
+def _seat(peer: AmiPeer, n: int) -> str:
+    # One seat per call: a queue member talks to one caller at a time.
+    caller, agent = f"PJSIP/citizen-{n:06d}", f"PJSIP/12345-{n:04d}-{n:08x}"
+    who = [("CallerIDNum", f"138{n:08d}"), ("CallerIDName", "张三")]
+    for channel, uniqueid in ((caller, f"c{n}"), (agent, f"a{n}")):
+        peer.push([("Event", "Newchannel"), ("Channel", channel), ("Uniqueid", uniqueid), *who])
+    for channel, uniqueid in ((caller, f"c{n}"), (agent, f"a{n}")):
+        peer.push(
+            [
+                ("Event", "BridgeEnter"),
+                ("Channel", channel),
+                ("Uniqueid", uniqueid),
+                ("BridgeUniqueid", f"b{n}"),
+                *who,
+            ]
+        )
+    peer.push(
+        [
+            ("Event", "AgentConnect"),
+            ("Queue", "q12345"),
+            ("Channel", caller),
+            ("Uniqueid", f"c{n}"),
+            ("DestChannel", agent),
+            ("DestUniqueid", f"a{n}"),
+            ("Interface", f"PJSIP/12345-{n:04d}"),
+            *who,
+        ]
+    )
+    return caller
+
+
+async def _press(agi_port: int, peer: AmiPeer, n: int, caller: str) -> float:
+    arrived: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    peer.redirects[caller] = arrived
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", agi_port)
+    writer.write(
+        (
+            "agi_network: yes\nagi_network_script: onekey?pbx=pbx-12345\n"
+            f"agi_channel: PJSIP/12345-{n:04d}-{n:08x}\nagi_uniqueid: a{n}\n"
+            "agi_callerid: 12345\nagi_context: hb-onekey\nagi_extension: s\n"
+            "agi_priority: 2\n\n"
+        ).encode()
+    )
+    await reader.readline()  # GET VARIABLE BRIDGEPEER
+    writer.write(f"200 result=1 ({caller})\n".encode())
+    received = await arrived
+    while await reader.readline():  # SET VARIABLE x2, STREAM FILE; then the server closes
+        writer.write(b"200 result=1\n")
+    writer.close()
+    return received - started
+
+
+async def _asterisk(conn: Connection, count: int, in_flight: int) -> None:
+    peers = {name: AmiPeer(queues) for name, queues in QUEUES.items()}
+    servers = [await asyncio.start_server(peer.serve, "127.0.0.1", 0) for peer in peers.values()]
+    conn.send({name: s.sockets[0].getsockname()[1] for name, s in zip(peers, servers, strict=True)})
+    agi_port = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    for peer in peers.values():
+        await peer.logged_in.wait()
+    calls = [_seat(peers["pbx-12345"], n) for n in range(count)]
+    conn.send("seated")
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # bridge has them
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one(n: int) -> float:
+        async with gate:
+            return await _press(agi_port, peers["pbx-12345"], n, calls[n])
+
+    started = time.perf_counter()
+    latencies = await asyncio.gather(*(one(n) for n in range(count)))
+    conn.send((list(latencies), time.perf_counter() - started))
+
+
+def asterisk_process(conn: Connection, count: int, in_flight: int) -> None:
+    asyncio.run(_asterisk(conn, count, in_flight))
+
+
+async def _bridge(
+    conn: Connection, count: int, fsync: str
+) -> tuple[list[float], float, float, float]:
+    loop = asyncio.get_running_loop()
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = start_redis(Path(data_dir), appendfsync=fsync)
+        redis = aioredis.Redis.from_url(server.url)
+        settings = load_settings(CONFIG)
+        stack = TransferStack.build(
+            redis,
+            platform_table(settings),
+            zone_table(settings),
+            TransferConfig(),
+            list(QUEUES),
+        )
+        ports = await loop.run_in_executor(None, conn.recv)
+        clients = []
+        for name, port in ports.items():
+            client = AMIClient("127.0.0.1", port, "bridge", "secret")
+            stack.attach(name, client)
+            await client.connect()
+            clients.append(client)
+        routes = AgiRoutes()
+        add_onekey_route(routes, PhoneTransfers(stack), Prompts())
+        agi = FastAgiServer(routes)
+        await agi.start("127.0.0.1", 0)
+        conn.send(agi.port)
+        await loop.run_in_executor(None, conn.recv)  # "seated"
+        live = stack.links["pbx-12345"].live
+        for _ in range(1000):  # the seating events are in flight on the AMI socket
+            if live.bridged_peer(f"c{count - 1}") is not None:
+                break
+            await asyncio.sleep(0.01)
+        redis_cpu = await _redis_cpu(redis)
+        cpu = time.process_time()
+        conn.send("go")
+        latencies, elapsed = await loop.run_in_executor(None, conn.recv)
+        cpu_ms = (time.process_time() - cpu) * 1000 / count
+        redis_ms = (await _redis_cpu(redis) - redis_cpu) * 1000 / count
+        await agi.stop(deadline=1)
+        await stack.close()
+        for client in clients:
+            await client.close()
+        await redis.aclose()
+        server.stop()
+    return latencies, elapsed, cpu_ms, redis_ms
+
+
+async def _redis_cpu(redis: aioredis.Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def run(count: int, in_flight: int, fsync: str) -> None:
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.Process(target=asterisk_process, args=(child, count, in_flight))
+    process.start()
+    try:
+        latencies, elapsed, cpu_ms, redis_ms = asyncio.run(_bridge(parent, count, fsync))
+    finally:
+        process.join(timeout=10)
+    counted = [s * 1000 for s in latencies[count // 10 :]]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"appendfsync={fsync:8} in-flight={in_flight:<3} presses={count} "
+        f"key press -> Redirect: p50 {statistics.median(counted):.2f} ms, "
+        f"p99 {percentile(counted, 0.99):.2f} ms, max {max(counted):.2f} ms; "
+        f"{count / elapsed:.0f} transfers (tickets)/s; CPU per press: bridge {cpu_ms:.2f} ms, "
+        f"redis {redis_ms:.2f} ms; load average {load}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks onekey", description=__doc__)
+    parser.add_argument("--count", type=int, default=2000, help="key presses per figure")
+    parser.add_argument("--in-flight", default="1,20", help="presses at once, comma-separated")
+    parser.add_argument("--fsync", default="everysec,always", help="AOF appendfsync modes")
+    args = parser.parse_args(argv)
+    if args.count < 10:
+        parser.error("--count must be at least 10")
+    for fsync in args.fsync.split(","):
+        if fsync not in ("everysec", "always"):
+            parser.error(f"--fsync: {fsync!r} is not everysec or always")
+        for in_flight in (int(x) for x in args.in_flight.split(",")):
+            run(args.count, in_flight, fsync)
+    return 0
