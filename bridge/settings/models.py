@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from routing.metrics import MetricsConfig
+
 # Environment variable names as the POSIX shell accepts them; upper case by convention here.
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 # GB/T 2260 administrative division codes are six digits.
@@ -180,6 +182,35 @@ class ShutdownSettings(StrictModel):
     deadline_seconds: Seconds = Field(default=15.0, le=600)
 
 
+class MonitoringSettings(StrictModel):
+    """[monitoring]: early-release thresholds, wallboard targets, history retention."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    short_abandon_seconds: float = Field(default=5.0, ge=0)
+    service_level_seconds: float = Field(default=20.0, gt=0)
+    # Wallboard and alert targets: a queue over either is shown red.
+    early_release_target: float = Field(default=0.05, ge=0, le=1)
+    service_level_target: float = Field(default=0.80, ge=0, le=1)
+    # Days of per-minute history kept in Redis (EXPIRE on each day's hash).
+    retention_days: int = Field(default=400, ge=1, le=3660)
+    # How long an Abandon/Leave may wait for the event that tells its kind (Hangup, VarSet,
+    # AgentConnect) before the default decision; keeps event -> metric under one second.
+    decision_grace_seconds: float = Field(default=0.5, gt=0, le=0.9)
+    summary_interval_seconds: float = Field(default=60.0, gt=0)
+    # True: /wallboard/data answers without a token (a screen on a closed network).
+    wallboard_open: bool = False
+    # Where a call-back Originate sends the agent's leg: Exten=<number> in this context.
+    callback_context: str = Field(default="hb-callback", pattern=r"^[A-Za-z0-9_.\-]+$")
+
+    def metrics_config(self, timezone: str) -> MetricsConfig:
+        return MetricsConfig(
+            short_abandon_s=self.short_abandon_seconds,
+            service_level_s=self.service_level_seconds,
+            timezone=timezone,
+        )
+
+
 class Settings(StrictModel):
     timezone: str = "Asia/Shanghai"
     city: CityArea
@@ -194,6 +225,7 @@ class Settings(StrictModel):
     api_tokens: list[ApiToken] = Field(default_factory=list)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     shutdown: ShutdownSettings = Field(default_factory=ShutdownSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
-from pydantic import BaseModel
 
 from bridge.monitoring.collector import MonitorCollector
 from bridge.monitoring.config import (
@@ -24,7 +23,7 @@ from bridge.monitoring.config import (
 from bridge.monitoring.history import KEY_PREFIX, MetricsHistory, counts_from_hash
 from bridge.monitoring.monitor import QueueMonitor
 from bridge.monitoring.windows import WindowError, parse_window
-from bridge.settings import load_settings
+from bridge.settings import SettingsError, load_settings
 from routing.metrics import CallerOutcome, MetricsConfig, Outcome
 from telephony.ami.events import to_event
 from telephony.ami.parser import AMIParser
@@ -185,17 +184,21 @@ def test_config_is_checked() -> None:
         MonitoringConfig(decision_grace_seconds=2)
 
 
-def test_monitoring_section_is_taken_when_settings_have_one() -> None:
+def test_monitoring_section_is_read_from_the_settings_file(tmp_path: Path) -> None:
     settings = load_settings(REPO / "config" / "jining.toml")
     assert monitoring_config(settings) == MonitoringConfig()
 
-    class Section(BaseModel):  # what a [monitoring] table in the settings model would be
-        early_release_target: float = 0.1
-        retention_days: int = 30
-
-    class WithSection:
-        def __init__(self) -> None:
-            self.monitoring = Section()
-
-    chosen = monitoring_config(WithSection())  # type: ignore[arg-type]
+    text = (REPO / "config" / "jining.toml").read_text(encoding="utf-8")
+    custom = tmp_path / "custom.toml"
+    text = text.replace("early_release_target = 0.05", "early_release_target = 0.1")
+    custom.write_text(text.replace("retention_days = 400", "retention_days = 30"))
+    chosen = monitoring_config(load_settings(custom))
     assert (chosen.early_release_target, chosen.retention_days) == (0.1, 30)
+
+
+def test_a_bad_monitoring_value_names_its_key(tmp_path: Path) -> None:
+    text = (REPO / "config" / "jining.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("early_release_target = 0.05", "early_release_target = 5"))
+    with pytest.raises(SettingsError, match=r"monitoring\.early_release_target"):
+        load_settings(bad)
