@@ -189,3 +189,25 @@ def test_channel_of_interface() -> None:
     assert not channel_of_interface("Local/agent121@agents-00000001;2", "Local/agent121@agents/n")
     assert channel_of_interface("PJSIP/1001-0000002a", "PJSIP/1001")
     assert not channel_of_interface("PJSIP/10012-0000002a", "PJSIP/1001")
+
+
+def test_trace_04_redirect_moves_the_caller_to_the_city_agent() -> None:
+    caller = "Local/caller@callers-00000003;1"
+    clock = Clock()
+    model = LiveModel(clock)
+    replay("04_redirect_requeue.ami.txt", model, clock, named("BridgeEnter", 2))
+    first = model.talking_to("Local/agent141@agents/n")
+    assert first is not None and first.name == caller
+    model = LiveModel(clock)
+    replay("04_redirect_requeue.ami.txt", model, clock, named("BridgeLeave"))
+    assert model.talking_to("Local/agent141@agents/n") is None  # redirected away
+    assert model.bridge_of(caller) is None
+    model = LiveModel(clock)
+    replay("04_redirect_requeue.ami.txt", model, clock, named("QueueCallerJoin", 2))
+    assert [c.channel for c in model.waiting("q110-city")] == [caller]
+    model = LiveModel(clock)
+    replay("04_redirect_requeue.ami.txt", model, clock, named("BridgeEnter", 4))
+    second = model.talking_to("Local/agent111@agents/n")
+    assert second is not None and second.name == caller
+    assert model.talking_to("Local/agent141@agents/n") is None
+    assert model.waiting("q110-city") == []
