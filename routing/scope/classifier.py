@@ -24,6 +24,19 @@ from routing.scope.rules import RuleBook, load_rulebook
 _NO_MODEL = ModelOpinion(route={Route.HOTLINE_12345: 0.5}, kind={Kind.HELP: 0.2}, urgent=0.2)
 _EMERGENCY_CHANNELS = frozenset({Route.FIRE_119, Route.MEDICAL_120})
 
+# The annex's table: 12345 takes no 报警, 110 takes no 咨询 or 意见建议; the other channels
+# follow the data README (fire is reported, rescue and ambulances are help, 122 takes accident
+# reports and traffic questions, utilities answer questions). A three-party call may be any.
+_KINDS_BY_ROUTE: dict[Route, frozenset[Kind]] = {
+    Route.HOTLINE_12345: frozenset({Kind.CONSULTATION, Kind.HELP, Kind.COMPLAINT, Kind.SUGGESTION}),
+    Route.POLICE_110: frozenset({Kind.REPORT, Kind.HELP, Kind.COMPLAINT}),
+    Route.BOTH: frozenset(Kind),
+    Route.FIRE_119: frozenset({Kind.REPORT, Kind.HELP}),
+    Route.MEDICAL_120: frozenset({Kind.HELP}),
+    Route.TRAFFIC_122: frozenset({Kind.REPORT, Kind.CONSULTATION}),
+    Route.UTILITY: frozenset({Kind.CONSULTATION}),
+}
+
 _L = TypeVar("_L", Route, Kind)
 
 
@@ -47,7 +60,7 @@ class ScopeClassifier:
         notes: list[str] = []
         route, confidence = _decide_route(hits, opinion, notes)
         urgent = self._decide_urgent(hits, opinion, route, notes)
-        kind = _decide_kind(hits, opinion, caller_kind, notes)
+        kind = _decide_kind(hits, opinion, route, caller_kind, notes)
         if found.district:
             notes.append(f"district {found.district} from {found.place}")
         return ScopeDecision(
@@ -98,7 +111,11 @@ def _decide_route(
 
 
 def _decide_kind(
-    hits: Sequence[RuleMatch], opinion: ModelOpinion, caller_kind: Kind | None, notes: list[str]
+    hits: Sequence[RuleMatch],
+    opinion: ModelOpinion,
+    route: Route,
+    caller_kind: Kind | None,
+    notes: list[str],
 ) -> Kind:
     danger_kinds = [m.rule for m in hits if m.rule.danger and m.rule.kind]
     if caller_kind is not None and not danger_kinds:
@@ -107,7 +124,8 @@ def _decide_kind(
     if caller_kind is not None:
         notes.append(f"caller chose {caller_kind.value}; danger rule {danger_kinds[0].id} wins")
     scores = _vote(opinion.kind, ((m.rule.kind, m.rule.weight) for m in hits))
-    return max(scores, key=lambda k: scores[k])
+    allowed = _KINDS_BY_ROUTE[route]
+    return max(allowed, key=lambda k: (scores.get(k, 0.0), k.value))
 
 
 def _vote(base: Mapping[_L, float], votes: Iterable[tuple[_L | None, float]]) -> dict[_L, float]:

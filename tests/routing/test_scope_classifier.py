@@ -236,3 +236,13 @@ def test_danger_lookalikes_stay_with_12345(classifier: ScopeClassifier, text: st
     decision = classifier.classify(text)
     assert decision.route is Route.HOTLINE_12345, decision.reasons
     assert not decision.urgent
+
+
+def test_kind_follows_the_annex_table_for_the_route(classifier: ScopeClassifier) -> None:
+    # 12345 takes no 报警 and 110 no 咨询 or 意见建议 (the annex's empty cells).
+    complaint = classifier.classify("出租车司机绕远路，十几块的路程收了我四十，还不给发票。")
+    assert complaint.route is Route.HOTLINE_12345
+    assert complaint.kind is not Kind.REPORT
+    crime = classifier.classify("请问一下，刚才有人抢了我的手机往南跑了，我该怎么办？")
+    assert crime.route is Route.POLICE_110
+    assert crime.kind not in {Kind.CONSULTATION, Kind.SUGGESTION}
