@@ -10,6 +10,7 @@ from telephony.pbxsim.amiwire import Action, Headers
 from telephony.pbxsim.applications import call_function, lookup
 from telephony.pbxsim.calls import deliver_dtmf, redirect
 from telephony.pbxsim.channels import Channel, parse_caller_id
+from telephony.pbxsim.conference import list_item
 from telephony.pbxsim.originate import (
     OriginateRequest,
     place_call,
@@ -33,9 +34,16 @@ def _list_start(session: AMISession, action: Action, message: str) -> None:
     session.send(headers)
 
 
-def _list_item(session: AMISession, action: Action, event: str, headers: Headers) -> None:
-    tail: Headers = [] if action.action_id is None else [("ActionID", action.action_id)]
-    session.send([("Event", event), *headers, *tail])
+def _list_item(
+    session: AMISession, action: Action, event: str, headers: Headers, id_first: bool = False
+) -> None:
+    """One list event; ActionID comes last, or right after Event (`id_first`) in the lists
+    that put it there (CoreShowChannel, Confbridge*)."""
+    action_id: Headers = [] if action.action_id is None else [("ActionID", action.action_id)]
+    if id_first:
+        session.send([("Event", event), *action_id, *headers])
+    else:
+        session.send([("Event", event), *headers, *action_id])
 
 
 def _list_complete(session: AMISession, action: Action, event: str, items: int) -> None:
@@ -330,6 +338,23 @@ async def redirect_action(pbx: EmulatedPBX, session: AMISession, action: Action)
     channel = pbx.find_channel(name)
     if channel is None:
         raise session.error(action, f"Channel does not exist: {name}")
+    extra_name = action.get("ExtraChannel")
+    if extra_name:
+        extra = pbx.find_channel(extra_name)
+        if extra is None:
+            raise session.error(action, f"Channel does not exist: {extra_name}")
+        extra_priority = action.get("ExtraPriority") or priority_text
+        if not extra_priority.isdigit():
+            raise session.error(action, "Invalid ExtraPriority")
+        session.respond(action, "Success", "Dual Redirect successful")
+        redirect(channel, context, exten, int(priority_text))
+        redirect(
+            extra,
+            action.get("ExtraContext") or context,
+            action.get("ExtraExten") or exten,
+            int(extra_priority),
+        )
+        return
     session.respond(action, "Success", "Redirect successful")
     redirect(channel, context, exten, int(priority_text))
 
@@ -527,6 +552,56 @@ async def blind_transfer(pbx: EmulatedPBX, session: AMISession, action: Action) 
     transferee.wakeup.set()
 
 
+async def confbridge_list(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    name = action.get("Conference")
+    if not name:
+        raise session.error(action, "No Conference name provided.")
+    conference = pbx.conferences.get(name)
+    if conference is None:
+        raise session.error(action, "No Conference by that name found.")
+    _list_start(session, action, "Confbridge user list will follow")
+    for member in conference.members:
+        _list_item(session, action, "ConfbridgeList", list_item(conference, member), id_first=True)
+    _list_complete(session, action, "ConfbridgeListComplete", len(conference.members))
+
+
+async def confbridge_list_rooms(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    if not pbx.conferences:
+        raise session.error(action, "No active conferences.")
+    _list_start(session, action, "Confbridge conferences will follow")
+    for conference in pbx.conferences.values():
+        _list_item(
+            session,
+            action,
+            "ConfbridgeListRooms",
+            [
+                ("Conference", conference.name),
+                ("Parties", str(len(conference.members))),
+                ("Marked", "0"),
+                ("Locked", "No"),
+                ("Muted", "No"),
+            ],
+            id_first=True,
+        )
+    _list_complete(session, action, "ConfbridgeListRoomsComplete", len(pbx.conferences))
+
+
+async def confbridge_kick(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    name = action.get("Conference")
+    channel_name = action.get("Channel")
+    if not name or not channel_name:
+        raise session.error(action, "No Conference name or Channel provided.")
+    conference = pbx.conferences.get(name)
+    if conference is None:
+        raise session.error(action, "No Conference by that name found.")
+    member = next((m for m in conference.members if m.name == channel_name), None)
+    if member is None:
+        raise session.error(action, "No Channel by that name found in Conference.")
+    session.respond(action, "Success", "User kicked")
+    member.kicked = True
+    member.wakeup.set()
+
+
 async def queue_withdraw_caller(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     queue_name = action.get("Queue")
     caller = action.get("Caller")
@@ -558,6 +633,9 @@ ACTIONS: dict[str, ActionSpec] = {
     "redirect": ActionSpec(_F["call"], redirect_action),
     "playdtmf": ActionSpec(_F["call"], play_dtmf),
     "blindtransfer": ActionSpec(_F["call"], blind_transfer),
+    "confbridgelist": ActionSpec(_F["reporting"], confbridge_list),
+    "confbridgelistrooms": ActionSpec(_F["reporting"], confbridge_list_rooms),
+    "confbridgekick": ActionSpec(_F["call"], confbridge_kick),
     "queueadd": ActionSpec(_F["agent"], queue_add),
     "queueremove": ActionSpec(_F["agent"], queue_remove),
     "queuepenalty": ActionSpec(_F["agent"], queue_penalty),

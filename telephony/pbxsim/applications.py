@@ -319,8 +319,10 @@ APPLICATIONS: dict[str, Application] = {
 def _register_late() -> None:
     # Queue() needs the runner's helpers; it registers itself once both modules exist.
     from telephony.pbxsim.agi import agi
+    from telephony.pbxsim.conference import confbridge
     from telephony.pbxsim.queue_app import queue
 
+    APPLICATIONS["confbridge"] = confbridge
     APPLICATIONS["queue"] = queue
     APPLICATIONS["agi"] = agi
 

@@ -152,19 +152,25 @@ def finish(channel: Channel) -> None:
         "Hangup", "call", [("Cause", str(channel.cause)), ("Cause-txt", cause_text(channel.cause))]
     )
     channel.pbx.remove_channel(channel)
-    peer = channel.peer
-    if peer is not None and not peer.gone and not peer.hangup_requested:
-        peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
-        peer.emit("SoftHangupRequest", "call", [("Cause", "16")])
-        if channel.cause != CAUSE_UNKNOWN:
-            peer.cause = channel.cause
-        peer.request_hangup()
-        # The other half goes at once (its runner, when it wakes, finds it gone): emitting
-        # here keeps the order independent of how the event loop schedules the two.
-        finish(peer)
     for callback in channel.on_gone:
         callback()
     channel.on_gone.clear()
+    peer = channel.peer
+    if peer is not None and not peer.gone and not peer.hangup_requested:
+        peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
+        if channel.cause != CAUSE_UNKNOWN:
+            peer.cause = channel.cause
+        if peer.bridge is not None:
+            # A bridged half has its application tidy up first (a queue call's wrap-up,
+            # trace 13); its SoftHangupRequest comes with its Hangup.
+            peer.soft_hangup_pending = True
+            peer.request_hangup()
+        else:
+            peer.emit("SoftHangupRequest", "call", [("Cause", "16")])
+            peer.request_hangup()
+            # The other half goes at once (its runner, when it wakes, finds it gone):
+            # emitting here keeps the order independent of the event loop's scheduling.
+            finish(peer)
     pair = channel.pair
     if (
         pair is not None
@@ -205,6 +211,11 @@ def redirect(channel: Channel, context: str, exten: str, priority: int) -> None:
         channel.context, channel.exten, channel.priority = context, exten, priority
         finish(channel)
         return
+    if not channel.in_pbx and channel.bridge is None:
+        # A channel running an Originate application is redirected by a masquerade; the
+        # clone has no answer time (ConfbridgeList AnsweredTime 0, trace 06). A bridged
+        # channel is only pulled out of its bridge and keeps it (trace 13).
+        channel.answered_at = None
     channel.redirect_to = (context, exten, priority)
     channel.wakeup.set()
 

@@ -67,6 +67,8 @@ class Channel:
     in_answer_wait: bool = False
     # Set with redirect_to by BlindTransfer: the queue ends the call as a transfer.
     transferred: bool = False
+    answered_at: float | None = None
+    kicked: bool = False  # ConfbridgeKick asked this member to leave its conference
     # Dynamic features: digits typed so far, and the feature application running.
     feature_digits: str = ""
     feature_task: asyncio.Task[None] | None = None
@@ -126,6 +128,8 @@ class Channel:
         if self.state == state:
             return
         self.state = state
+        if state == STATE_UP:
+            self.answered_at = self.pbx.clock.now()
         self.emit("Newstate", "call")
 
     def set_variable(self, name: str, value: str, snapshot: dict[str, str] | None = None) -> None:

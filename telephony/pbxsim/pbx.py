@@ -12,6 +12,7 @@ from telephony.pbxsim.amiserver import ActionSpec, AMISession, privilege_text
 from telephony.pbxsim.amiwire import Headers
 from telephony.pbxsim.channels import Channel
 from telephony.pbxsim.clock import Clock
+from telephony.pbxsim.conference import Conference
 from telephony.pbxsim.dialplan import Dialplan
 from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, PBXConfig, load_pbx_config
 from telephony.pbxsim.queues import Queue, queue_order_key
@@ -52,6 +53,7 @@ class EmulatedPBX:
         self.features = conf.Features({}, {}, {}, {})
         self.global_vars: dict[str, str] = dict(dialplan.globals)
         self.channels: dict[str, Channel] = {}
+        self.conferences: dict[str, Conference] = {}
         self._local_sequence = 0
         self._uniqueid_sequence = 0
         self.name = name

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from telephony.pbxsim.bridges import Bridge
 from telephony.pbxsim.calls import LocalPair, finish, parse_local, run_until_hangup
-from telephony.pbxsim.channels import CAUSE_NORMAL, Channel, HungUp
+from telephony.pbxsim.channels import CAUSE_NORMAL, STATE_UP, Channel, HungUp
 from telephony.pbxsim.dialplan import split_args
 from telephony.pbxsim.queues import Member, Queue, QueueEntry
 
@@ -326,7 +326,7 @@ async def _talk(caller: Channel, agent: Channel) -> None:
             agent_ended.cancel()
 
 
-def _redirected_out(
+async def _redirected_out(
     state: Queue,
     caller: Channel,
     one: Channel,
@@ -343,6 +343,12 @@ def _redirected_out(
     assert caller.redirect_to is not None
     context, exten, priority = caller.redirect_to
     transferred, caller.transferred = caller.transferred, False
+    # A dual Redirect may have taken the member's leg too (trace 13): it leaves the bridge
+    # first and then lives on where it was sent.
+    member_moved = one.redirect_to is not None and one.feature_task is None
+    if member_moved:
+        one.set_variable("BRIDGEPEER", "")
+        _move_out(one)
     if transferred:
         talked = pbx.clock.now() - answered_at
         pbx.emit(
@@ -364,9 +370,19 @@ def _redirected_out(
         "dialplan",
         [("Extension", exten), ("Application", caller.application), ("AppData", caller.app_data)],
     )
-    if not transferred:  # BlindTransfer already cleared the member's
+    if not transferred and not member_moved:  # BlindTransfer already cleared the member's
         one.set_variable("BRIDGEPEER", "")
+    if member_moved:
+        bridge.leave(one)
     bridge.leave(caller)
+    if member_moved:
+        # The member's own thread takes it on at once: it reaches its target (a
+        # conference) before the caller's queue wrap-up (trace 13).
+        member.calls_taken += 1
+        member.last_call = int(pbx.clock.now())
+        pbx.spawn(run_until_hangup(one, lambda: _run_member_dialplan(one)))
+        await asyncio.sleep(0)
+        bridge.destroy()
     end = pbx.clock.now()
     caller.set_variable("DIALEDTIME", str(int(end - caller.created)))
     caller.set_variable("DIALEDTIME_MS", str(int((end - caller.created) * 1000)))
@@ -374,30 +390,56 @@ def _redirected_out(
     caller.set_variable("ANSWEREDTIME_MS", "0")
     set_queue_vars(caller, state)
     caller.redirect_to = (context, exten, priority + 1)
-    pbx.spawn(_drop_member(bridge, one, member))
+    if not member_moved:
+        pbx.spawn(_drop_member(bridge, one, member))
+    completed = False
 
-    def complete() -> None:
-        # The first queue's call ends, for app_queue, only when the caller's channel does:
-        # TalkTime runs until then (trace 04).
+    def complete(reason: str) -> None:
+        # The first queue's call ends, for app_queue, only when the caller's channel does,
+        # or the member's if it was moved on with the caller: TalkTime runs until then
+        # (traces 04, 13).
+        nonlocal completed
+        if completed:
+            return
+        completed = True
+        member.in_call = False
         talked = pbx.clock.now() - answered_at
+        snapshot = [] if caller.gone else caller.headers()
         pbx.emit(
             "AgentComplete",
             "agent",
             [
+                *snapshot,
                 *member_headers,
                 ("HoldTime", str(int(waited))),
                 ("TalkTime", str(int(talked))),
-                ("Reason", "caller"),
+                ("Reason", reason),
             ],
         )
 
     if not transferred:
-        caller.on_gone.append(complete)
+        caller.on_gone.append(lambda: complete("caller"))
+        if member_moved:
+            one.on_gone.append(lambda: complete("agent"))
+
+
+def _move_out(channel: Channel) -> None:
+    """A redirected bridged channel is published at its target still in its application,
+    then runs the dialplan from the next priority (traces 04, 13)."""
+    assert channel.redirect_to is not None
+    context, exten, priority = channel.redirect_to
+    channel.context, channel.exten, channel.priority = context, exten, priority
+    channel.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", exten), ("Application", channel.application), ("AppData", channel.app_data)],
+    )
+    channel.redirect_to = (context, exten, priority + 1)
 
 
 async def _drop_member(bridge: Bridge, one: Channel, member: Member) -> None:
-    """The member's leg left alone in the bridge: hung up, but only once a feature it is
-    running (the one-key Gosub into AGI) has returned (trace 09)."""
+    """The member's leg after the caller left the bridge: hung up, but only once a feature
+    it is running (the one-key Gosub into AGI) has returned (trace 09)."""
     if one.feature_task is not None:
         await one.feature_done.wait()
     bridge.leave(one)
@@ -458,6 +500,11 @@ async def _connect(
         ],
     )
     member.in_call = True
+    if caller.state != STATE_UP:
+        # Queue() without a prior Answer(): the caller is answered when connected (trace 13).
+        caller.set_state(STATE_UP)
+        if caller.pair is not None and caller is caller.pair.two:
+            caller.pair.answered()
     bridge = Bridge(pbx)
     bridge.enter(one)
     bridge.enter(caller)
@@ -471,7 +518,9 @@ async def _connect(
     answered_at = pbx.clock.now()
     await _talk(caller, one)
     if caller.redirect_to is not None and not caller.hangup_requested:
-        _redirected_out(state, caller, one, bridge, member, member_headers, waited, answered_at)
+        await _redirected_out(
+            state, caller, one, bridge, member, member_headers, waited, answered_at
+        )
         return
     reason = "caller" if caller.hangup_requested else "agent"
     caller.set_variable("BRIDGEPEER", "")

@@ -53,6 +53,7 @@ DURATION_HEADERS = {
     "RingTime",
     "Wait",
     "LongestHoldTime",
+    "AnsweredTime",
 }
 # VarSet values that are durations: seconds (one second apart at most) or milliseconds.
 DURATION_VARIABLES = {
@@ -431,6 +432,11 @@ def message_difference(
     `carried_over` names headers whose value the recording inherited from earlier scenarios."""
     if expected.kind in _SNAPSHOT_RACES and actual.kind == expected.kind:
         expected, actual = _without_snapshots(expected), _without_snapshots(actual)
+    if expected.kind in _CONFERENCE_TOPIC and actual.kind == expected.kind:
+        # The bridge's count when these are published races with other members joining or
+        # leaving (trace 06: both joins show 3; trace 13: the first shows 2).
+        expected = _without(expected, {"BridgeNumChannels"})
+        actual = _without(actual, {"BridgeNumChannels"})
     if expected.kind in ("AgentCalled", "DialBegin") and actual.kind == expected.kind:
         # The dialled snapshot may already show it ringing (trace 09) or not yet (02).
         expected, actual = _without(expected, _RINGING_RACE), _without(actual, _RINGING_RACE)
@@ -495,6 +501,7 @@ def _subject(message: Message) -> str | None:
 # even before the ;2 half's caller id events. It may take any place among channel events.
 
 
+_CONFERENCE_TOPIC = {"ConfbridgeJoin", "ConfbridgeLeave"}
 # QueueMemberStatus comes from the device-state thread, AgentComplete from the caller's.
 _THREAD_RACES = [{"QueueMemberStatus", "AgentComplete"}]
 
@@ -504,6 +511,10 @@ def may_swap(first: Message, second: Message) -> bool:
     if "OriginateResponse" in kinds:
         return True
     if kinds in _THREAD_RACES:
+        return True
+    if kinds & _CONFERENCE_TOPIC:
+        # Published on the conference's topic: trace 06 shows a member's join even before
+        # that member's own Newexten events, a leave before its BridgeLeave (13: after).
         return True
     a, b = _subject(first), _subject(second)
     return a is not None and b is not None and a != b
@@ -570,7 +581,9 @@ def _match_sequence(
 
 # List items whose order is Asterisk's hash order of channel names: the names' sequence
 # numbers legitimately differ, so within one list these may come in any order.
-_HASH_ORDERED_ITEMS = {"CoreShowChannel", "ChannelHungup"}
+# ConfbridgeList follows the order members were added, which races for members that joined
+# at the same instant (trace 06's dual Redirect).
+_HASH_ORDERED_ITEMS = {"CoreShowChannel", "ChannelHungup", "ConfbridgeList"}
 
 
 def _same_list_run(remaining: list[Message], expected: Message) -> int:
