@@ -141,7 +141,14 @@ class OutcomeWatcher:
                     pbx == watch.record.source_pbx
                     and event.uniqueid == watch.record.caller_uniqueid
                 ):
-                    await self.fail(watch, "caller hung up during the transfer")
+                    await self._caller_gone(watch)
+
+    async def _caller_gone(self, watch: Watch) -> None:
+        record = watch.record
+        if record.mode == "consult" and record.consult_channel:
+            # Nobody is left to hand over to: stop the leg still waiting on the other side.
+            await self._ami(record.source_pbx, "Hangup", Channel=record.consult_channel)
+        await self.fail(watch, "caller hung up during the transfer")
 
     def _watch_for(self, uniqueid: str) -> Watch | None:
         ticket_id = self._by_uniqueid.get(uniqueid)

@@ -593,3 +593,13 @@ async def test_a_checked_target_queue_is_trusted_for_the_configured_time(
             await press(world, "pbx-12345", f"c{n}")
         checks = [a for a in world.pbx["pbx-110"].named("QueueStatus") if a.get("Queue")]
         assert len(checks) == asked
+
+
+async def test_a_consult_caller_hanging_up_stops_the_leg_to_the_other_side(world: World) -> None:
+    await world.seat("pbx-12345", "q12345", "c18", "a18", "PJSIP/12345-18", "138")
+    started = await press(world, "pbx-12345", "c18", mode="consult")
+    p1 = world.pbx["pbx-12345"]
+    room = p1.named("Redirect")[0]["Exten"]
+    await p1.push_raw([("Event", "Hangup"), ("Channel", "PJSIP/citizen-c18"), ("Uniqueid", "c18")])
+    await until_status(world, started.ticket.id, TicketStatus.TRANSFER_FAILED)
+    assert [a["Channel"] for a in p1.named("Hangup")] == [f"{room}-1"]
