@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
@@ -42,9 +42,14 @@ class _Found:
 
 
 class RuleMatcher:
+    """`rules` words may hold one `*`: "抢*手机" matches 抢了我的手机, the two halves in order, in
+    one sentence, at most `GAP` characters apart (speech puts objects between verb and noun)."""
+
+    GAP = 5
+
     def __init__(self, rules: Sequence[Rule], place_names: Mapping[str, str]) -> None:
         self._rules = tuple(rules)
-        roles: dict[str, list[tuple[str, int | str]]] = {}
+        self._roles: dict[str, list[tuple[str, int | str]]] = {}
         for index, rule in enumerate(self._rules):
             for role, words in (
                 (_PATTERN, rule.patterns),
@@ -53,32 +58,45 @@ class RuleMatcher:
                 (_CALM, rule.urgent_unless),
             ):
                 for word in words:
-                    roles.setdefault(word.lower(), []).append((role, index))
+                    self._roles.setdefault(word.lower(), []).append((role, index))
         for name, code in place_names.items():
-            roles.setdefault(name.lower(), []).append((_PLACE, code))
+            self._roles.setdefault(name.lower(), []).append((_PLACE, code))
+        # Gapped terms are found through their left half; both halves go into the automaton.
+        self._gapped: dict[str, list[tuple[str, str]]] = {}  # left half → [(term, right half)]
+        vocabulary = {term for term in self._roles if "*" not in term}
+        for term in self._roles:
+            if "*" in term:
+                left, right = term.split("*")
+                self._gapped.setdefault(left, []).append((term, right))
+                vocabulary.update((left, right))
         self._automaton = ahocorasick.Automaton()
-        for word, word_roles in roles.items():
-            self._automaton.add_word(word, (word, tuple(word_roles)))
+        for word in vocabulary:
+            self._automaton.add_word(word, word)
         self._automaton.make_automaton()
 
     def match(self, text: str) -> TextMatches:
         lowered = text.lower()
+        # Show the caller's own characters, unless lower-casing changed the length.
+        original = text if len(text) == len(lowered) else lowered
         ends = [m.start() for m in _SENTENCE_END.finditer(lowered)]
+        starts: dict[str, list[int]] = {}
+        for end, word in self._automaton.iter(lowered):
+            starts.setdefault(word, []).append(end - len(word) + 1)
         found: dict[int, _Found] = {}
         place: tuple[int, int, str, str] | None = None  # (start, -length, name, code)
-        for end, (word, word_roles) in self._automaton.iter(lowered):
-            start = end - len(word) + 1
+        for term, start, length in self._occurrences(lowered, starts, ends):
             sentence = bisect.bisect_left(ends, start)
-            for role, ref in word_roles:
+            shown = original[start : start + length]  # what the caller said, for the reasons
+            for role, ref in self._roles.get(term, ()):
                 if role == _PLACE:
-                    candidate = (start, -len(word), word, str(ref))
+                    candidate = (start, -length, shown, str(ref))
                     place = candidate if place is None or candidate < place else place
                     continue
                 entry = found.setdefault(int(ref), _Found([], [], set()))
                 if role == _PATTERN:
-                    entry.patterns.append((word, sentence))
+                    entry.patterns.append((shown, sentence))
                 elif role == _REQUIRED:
-                    entry.required.append((word, sentence))
+                    entry.required.append((shown, sentence))
                 elif role == _CALM:
                     entry.calm = True
                 else:
@@ -89,6 +107,23 @@ class RuleMatcher:
             district=place[3] if place else None,
             place=place[2] if place else None,
         )
+
+    def _occurrences(
+        self, text: str, starts: Mapping[str, list[int]], ends: list[int]
+    ) -> Iterator[tuple[str, int, int]]:
+        """(term, start, length) for every plain word found and every gapped term completed."""
+        for word, positions in starts.items():
+            for start in positions:
+                yield word, start, len(word)
+            for term, right in self._gapped.get(word, ()):
+                for start in positions:
+                    following = bisect.bisect_left(ends, start)
+                    sentence_end = ends[following] if following < len(ends) else len(text)
+                    after = start + len(word)
+                    for right_start in starts.get(right, ()):
+                        if after <= right_start <= min(after + self.GAP, sentence_end):
+                            yield term, start, right_start + len(right) - start
+                            break
 
     def _fired(self, index: int, found: _Found) -> RuleMatch | None:
         rule = self._rules[index]

@@ -204,6 +204,8 @@ def _words(raw: Any, where: str, required: bool = False) -> tuple[str, ...]:
     for word in raw:
         if not isinstance(word, str) or not word.strip():
             raise ScopeRulesError(f"{where}: {word!r} is not a non-empty string")
+        if "*" in word and (word.count("*") > 1 or not all(word.strip().split("*"))):
+            raise ScopeRulesError(f"{where}: {word!r}: one '*' between two words, like '抢*手机'")
     return tuple(word.strip() for word in raw)
 
 
@@ -248,6 +250,8 @@ def _parse_places(districts: Any, zones: Any, source: str) -> dict[str, str]:
 
 
 def _add_place(places: dict[str, str], name: str, code: str, where: str) -> None:
+    if "*" in name:
+        raise ScopeRulesError(f"{where}: place {name!r}: place names take no '*'")
     if places.get(name, code) != code:
         raise ScopeRulesError(f"{where}: place {name!r} is already mapped to {places[name]}")
     places[name] = code

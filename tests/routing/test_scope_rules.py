@@ -73,6 +73,9 @@ def test_good_data_parses_into_typed_rules() -> None:
         (with_rule(kind="求救"), "rule 'danger.fight': 'kind': '求救' is not one of"),
         (with_rule(patterns=[]), "rule 'danger.fight': 'patterns': must be a non-empty list"),
         (with_rule(patterns=["打架", ""]), "rule 'danger.fight': 'patterns': '' is not"),
+        (with_rule(patterns=["抢*"]), "'抢*': one '*' between two words"),
+        (with_rule(negations=["a*b*c"]), "'negations': 'a*b*c': one '*' between two words"),
+        ({**GOOD, "districts": {"370883": ["邹*城"]}}, "place '邹*城': place names take no '*'"),
         (with_rule(weight=0), "rule 'danger.fight': 'weight' must be a positive number"),
         (with_rule(urgent="yes"), "rule 'danger.fight': 'urgent': must be true or false"),
         (with_rule(negation_scope="word"), "rule 'danger.fight': 'negation_scope' must be"),
@@ -152,3 +155,15 @@ def test_first_place_named_gives_the_district() -> None:
     book = parse_rulebook(GOOD, source="t")
     found = RuleMatcher(book.rules, book.place_names).match("从高新区去邹城市")
     assert (found.district, found.place) == ("370811", "高新区")
+
+
+def test_a_gapped_pattern_matches_its_halves_close_together_in_one_sentence() -> None:
+    book = parse_rulebook(
+        {"rules": [{"id": "rob", "patterns": ["抢*手机"], "route": "110"}]}, source="t"
+    )
+    matcher = RuleMatcher(book.rules, book.place_names)
+    assert matcher.match("刚才有人抢了我的手机").rules[0].matched == ("抢了我的手机",)
+    assert matcher.match("有人抢手机").rules[0].matched == ("抢手机",)
+    assert not matcher.match("抢购的那天我买了新手机").rules  # too far apart
+    assert not matcher.match("别抢。手机在桌上").rules  # another sentence
+    assert not matcher.match("手机被抢").rules  # wrong order
