@@ -1,0 +1,198 @@
+"""One demo run: start the stack, play the traffic, show it live, summarise, stop everything.
+
+Stops at the end of `--duration`, or at SIGINT/SIGTERM, and always tears down what it
+started (driver, AMI sessions, bridge, PBXs, the Redis it started, its temp dir).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+
+from bridge.demo.driver import TrafficDriver
+from bridge.demo.profile import demo_profile
+from bridge.demo.stack import DemoStack
+from bridge.demo.tally import DemoTally
+from bridge.demo.view import CLEAR_SCREEN, event_lines, screen
+from telephony.pbxsim.traffic import TrafficProfile, iter_calls
+
+REFRESH_S = 1.0
+PLAIN_TABLE_EVERY_S = 15.0
+BRIDGE_POLL_S = 2.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    config_file: Path
+    duration_s: float  # wall-clock seconds of traffic
+    time_scale: float  # emulated seconds per wall-clock second
+    seed: int
+    json: bool
+    live: bool  # redraw the screen (a terminal) rather than print line by line
+
+    @property
+    def traffic_s(self) -> float:
+        return self.duration_s * self.time_scale
+
+
+@dataclass
+class BridgeFigures:
+    """The latest GET /api/queues answer: the bridge's own metrics, as a monitor reads them."""
+
+    body: dict[str, Any] | None = None
+    problem: str = "not read yet"
+
+    def early_release_rates(self) -> dict[str, float]:
+        if self.body is None:
+            return {}
+        return {
+            row["queue"]: row["windows"]["today"]["early_release_rate"]
+            for row in self.body.get("queues", [])
+        }
+
+
+@dataclass
+class DemoRun:
+    options: DemoOptions
+    out: TextIO = sys.stdout
+    stack: DemoStack = field(init=False)
+    tally: DemoTally = field(default_factory=DemoTally)
+    bridge: BridgeFigures = field(default_factory=BridgeFigures)
+    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.stack = DemoStack(self.options.config_file, self.options.time_scale)
+
+    async def run(self) -> dict[str, Any]:
+        """The whole run; the `--json` summary."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stop_requested.set)
+        try:
+            self._say("hotline-bridge demo: starting Redis, two emulated PBXs and the bridge...")
+            await self.stack.start()
+            return await self._play()
+        finally:
+            await self.stack.stop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+    async def _play(self) -> dict[str, Any]:
+        assert self.stack.settings is not None
+        code = self.stack.settings.feature_codes.one_key_transfer
+        profile = demo_profile(self.stack.queues, self.options.traffic_s, code)
+        pbx_of_queue = {queue.name: queue.pbx for queue in self.stack.queues}
+        driver = TrafficDriver(
+            self.stack.clients, pbx_of_queue, self.options.time_scale, self.tally
+        )
+        self._say(self._intro())
+        self._announce_surges(profile, driver)
+        tasks = [
+            asyncio.create_task(driver.play(iter_calls(profile, self.options.seed))),
+            asyncio.create_task(self._poll_bridge()),
+        ]
+        try:
+            await self._show(driver)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await driver.stop()
+        await self._read_bridge()
+        extra = {
+            "time_scale": self.options.time_scale,
+            "seed": self.options.seed,
+            "interrupted": self.stop_requested.is_set(),
+            "bridge_queues": self.bridge.body or self.bridge.problem,
+        }
+        return self.tally.summary(driver.now(), extra)
+
+    def _announce_surges(self, profile: TrafficProfile, driver: TrafficDriver) -> None:
+        """A line when each surge starts and ends (its effect shows in the table)."""
+        loop = asyncio.get_running_loop()
+        scale = self.options.time_scale
+        for surge in profile.surges:
+            where = surge.entry or "every queue"
+            start = f"surge: {where} at {surge.factor:g}x its usual calls"
+            end = f"surge over: {where} back to its usual calls"
+            for at, text in ((surge.start, start), (surge.end, end)):
+                if at < profile.duration:
+                    loop.call_later(at / scale, self._note_now, driver, "surge", text)
+
+    def _note_now(self, driver: TrafficDriver, kind: str, text: str) -> None:
+        self.tally.note(driver.now(), kind, text)
+
+    async def _show(self, driver: TrafficDriver) -> None:
+        """Refresh the view once a second until the duration ends or a signal comes."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.options.duration_s
+        next_table = loop.time() + PLAIN_TABLE_EVERY_S
+        while not self.stop_requested.is_set() and loop.time() < end:
+            with contextlib.suppress(TimeoutError):
+                wait = min(REFRESH_S, max(0.0, end - loop.time()))
+                await asyncio.wait_for(self.stop_requested.wait(), wait)
+            new = self.tally.take_new()
+            if self.options.json:
+                continue
+            if self.options.live:
+                self.out.write(CLEAR_SCREEN + self._screen(driver) + "\n")
+                self.out.flush()
+                continue
+            for line in event_lines(new):
+                print(line, file=self.out)
+            if loop.time() >= next_table:
+                next_table += PLAIN_TABLE_EVERY_S
+                self._say(self._screen(driver))
+        if not self.options.json and not self.options.live:
+            self._say(self._screen(driver))
+
+    def _screen(self, driver: TrafficDriver) -> str:
+        names = self.stack.centre_names()
+        rates = self.bridge.early_release_rates()
+        return screen(self.tally, driver.now(), self.options.traffic_s, names, rates)
+
+    def _say(self, text: str) -> None:
+        if not self.options.json:
+            print(text, file=self.out, flush=True)
+
+    def _intro(self) -> str:
+        stack, options = self.stack, self.options
+        pbxs = ", ".join(f"{name} AMI 127.0.0.1:{pbx.ami_port}" for name, pbx in stack.pbxs.items())
+        redis = "a private Redis" if stack.redis is not None else "the configured Redis"
+        return (
+            f"running: {pbxs}; {redis}; bridge {stack.http_base} "
+            f"(wallboard: {stack.http_base}/wallboard).\n"
+            f"{options.duration_s:g} s at {options.time_scale:g}x = "
+            f"{options.traffic_s / 60:g} min of traffic, seed {options.seed}."
+        )
+
+    async def _poll_bridge(self) -> None:
+        while True:
+            await self._read_bridge()
+            await asyncio.sleep(BRIDGE_POLL_S)
+
+    async def _read_bridge(self) -> None:
+        url = f"{self.stack.http_base}/api/queues"
+        headers = {"Authorization": f"Bearer {self.stack.monitor_token}"}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+                session.get(url, headers=headers) as response,
+            ):
+                if response.status != 200:
+                    self.bridge.problem = f"GET /api/queues answered {response.status}"
+                    return
+                self.bridge.body = await response.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.bridge.problem = f"GET /api/queues failed: {type(exc).__name__}: {exc}"
+
+
+async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
+    return await DemoRun(options, out).run()
