@@ -81,8 +81,8 @@ class ScriptedCall:
             self.variables[name] = _unquote(value)
             return "200 result=1"
         if command.startswith("GET VARIABLE "):
-            value = self.variables.get(words[2])
-            return "200 result=0" if value is None else f"200 result=1 ({value})"
+            found = self.variables.get(words[2])
+            return "200 result=0" if found is None else f"200 result=1 ({found})"
         if command.startswith(("STREAM FILE ", "GET DATA ")):
             return self._media(command, words[2])
         return "510 Invalid or unknown command"
