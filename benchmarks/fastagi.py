@@ -12,7 +12,7 @@ server process over the run / sessions) -- the fair figure on two cores, where t
 one. `--rounds N` runs the servers N times in turn and reports each figure's median.
 
     python -m benchmarks fastagi [--total 20000] [--concurrency 200] [--rate 0] [--rounds 1]
-                                 [--servers ours,ours+uvloop,panoramisk,pyst2]
+                                 [--servers ours,ours+uvloop,panoramisk,pyst2,floor]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, cast
 
 from asterisk.agi import AGI
 from panoramisk.fast_agi import Application
@@ -130,12 +130,45 @@ async def serve_pyst2(ready: Callable[[int], None], stop: asyncio.Event) -> None
     server.shutdown()
 
 
+class FloorProtocol(asyncio.Protocol):
+    """Not a server anyone should use: canned commands, no parsing, no coroutine or task per
+    session. It shows what the stdlib loop's transports alone cost (the `floor` row)."""
+
+    commands = (b"GET VARIABLE CALLERID(num)\n", b'SET VARIABLE TICKET_ID "T-1"\n', b"VERBOSE x\n")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.buffer = b""
+        self.replies = -1  # -1: still reading the agi_* block
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end_of_message = b"\n\n" if self.replies < 0 else b"\n"
+        if end_of_message not in self.buffer:
+            return
+        self.buffer, self.replies = b"", self.replies + 1
+        if self.replies < len(self.commands):
+            self.transport.write(self.commands[self.replies])
+        else:
+            self.transport.close()
+
+
+async def serve_floor(ready: Callable[[int], None], stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(FloorProtocol, "127.0.0.1", 0, backlog=1024)
+    ready(server.sockets[0].getsockname()[1])
+    await stop.wait()
+    server.close()
+
+
 SERVERS = {
     "ours": serve_ours,
     "ours+uvloop": serve_ours,
     "panoramisk": serve_panoramisk,
     "pyst2": serve_pyst2,
+    "floor": serve_floor,
 }
+DEFAULT_SERVERS = "ours,ours+uvloop,panoramisk,pyst2"
 
 
 def server_process(kind: str, control: Connection) -> None:
@@ -317,7 +350,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--concurrency", type=int, default=200, help="most sessions open at once")
     parser.add_argument("--rate", type=float, default=0, help="sessions/s to start; 0: flat out")
     parser.add_argument("--rounds", type=int, default=1, help="runs per server, medians shown")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated")
+    parser.add_argument(
+        "--servers", default=DEFAULT_SERVERS, help=f"comma-separated, of {', '.join(SERVERS)}"
+    )
     args = parser.parse_args(argv)
     kinds = args.servers.split(",")
     unknown = [k for k in kinds if k not in SERVERS]
