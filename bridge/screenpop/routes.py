@@ -23,9 +23,18 @@ from bridge.screenpop.hub import Listener, ScreenPopHub
 from bridge.settings import Role
 
 KEEPALIVE_SECONDS = 15.0
+# How often an idle stream looks whether its browser is still there, so a closed page frees
+# its listener (and lets the HTTP server stop) within a second.
+POLL_SECONDS = 1.0
 ROLES = {Role.AGENT_12345, Role.AGENT_110, Role.SUPERVISOR, Role.ADMIN}
 AGENT_ID = re.compile(r"^[A-Za-z0-9@._:\-]{1,80}$")
 PAGE = Path(__file__).with_name("page.html")
+
+
+def _gone(request: web.Request) -> bool:
+    """The browser closed the stream (aiohttp does not cancel the handler when it does)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _error(status: int, error: str, detail: str) -> web.Response:
@@ -66,12 +75,17 @@ class ScreenPopRoutes:
         try:
             await response.prepare(request)
             await response.write(b": connected\n\n")
-            while True:
+            quiet = 0.0
+            while not _gone(request):
                 try:
-                    call = await asyncio.wait_for(listener.inbox.get(), KEEPALIVE_SECONDS)
+                    call = await asyncio.wait_for(listener.inbox.get(), POLL_SECONDS)
                 except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
+                    quiet += POLL_SECONDS
+                    if quiet >= KEEPALIVE_SECONDS:
+                        quiet = 0.0
+                        await response.write(b": keep-alive\n\n")
                     continue
+                quiet = 0.0
                 data = json.dumps(call.as_json(), ensure_ascii=False)
                 await response.write(f"event: {call.stage}\ndata: {data}\n\n".encode())
         except (ConnectionResetError, ConnectionError):
