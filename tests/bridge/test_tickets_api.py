@@ -25,6 +25,7 @@ from bridge.settings import ApiToken, Role
 from bridge.tickets import TicketDraft, TicketStore
 from bridge.transfers.config import TransferConfig
 from bridge.transfers.routes import TicketRoutes, add_ticket_routes
+from routing.tickets import TicketStatus
 from tests.bridge.test_transfer_orchestration import (
     JINING,
     PLATFORMS,
@@ -463,3 +464,32 @@ async def test_the_screenpop_page_is_served_without_data(api: tuple[Client, Worl
     assert page.status == 200
     assert "/api/screenpop/agents/" in await page.text()
     assert (await client.get("/screenpop/a%20b")).status == 400
+
+
+async def test_accepted_but_untouched_is_listed_as_not_acted(api: tuple[Client, World]) -> None:
+    client, world = api
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    old_store = TicketStore(
+        world.stack.store.redis, TransferConfig().deadline_policy(), clock=lambda: long_ago
+    )
+    fresh = await client.post("/api/tickets", json=internet("fresh"), headers=auth("desk-110"))
+    fresh_id = (await fresh.json())["id"]
+    stored = await world.stack.store.get(fresh_id)
+    draft = TicketDraft.model_validate(stored.model_dump(include=set(TicketDraft.model_fields)))
+    idle = (await old_store.create(draft, request_id="idle", by="desk-110")).ticket.id
+    await old_store.transition(idle, TicketStatus.QUEUED, by="desk-110")
+    await old_store.transition(idle, TicketStatus.ACCEPTED, by="desk-12345")  # 联而不动 since
+    listed = await client.get("/api/tickets?not_acted=true", headers=auth("desk-12345"))
+    assert [t["id"] for t in (await listed.json())["tickets"]] == [idle]
+
+
+async def test_a_transfer_by_uniqueid_and_its_retry(api: tuple[Client, World]) -> None:
+    client, world = api
+    await world.seat("pbx-110", "q110-city", "c2", "a2", "PJSIP/110-city-02", "13900000002")
+    body = {"pbx": "pbx-110", "uniqueid": "c2", "agent": "110-city-02", "request_id": "d-2"}
+    first = await client.post("/api/transfers", json=body, headers=auth("desk-110"))
+    again = await client.post("/api/transfers", json=body, headers=auth("desk-110"))
+    one, two = await first.json(), await again.json()
+    assert (first.status, one["target_queue"], one["created"]) == (202, "q12345", True)
+    assert (two["ticket_id"], two["created"]) == (one["ticket_id"], False)
+    assert len(world.pbx["pbx-110"].named("Redirect")) == 1
