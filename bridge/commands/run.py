@@ -16,6 +16,8 @@ import random
 import sys
 from typing import Any
 
+import uvloop
+
 from bridge.json_logging import configure_logging
 from bridge.monitoring.wiring import install_monitor
 from bridge.service import CallbackComponent, RedisComponent, Service
@@ -155,7 +157,9 @@ def run_command(args: argparse.Namespace) -> int:
     configure_logging(settings.logging.level, timezone=settings.timezone)
     service = build_service(settings, str(path))
     try:
-        asyncio.run(service.run())
+        # uvloop halves the server CPU per FastAGI session (docs/agi.md).
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(service.run())
     except OSError as exc:
         # Typically a port already taken: one clear line rather than a traceback.
         log.error("hotline-bridge could not start", extra={"error": str(exc)})
