@@ -108,7 +108,8 @@ def compare(
 
 def table(comparison: Comparison) -> str:
     """The three-policy table as text, for people."""
-    surged = ", ".join(comparison.scenario.surged_codes) or "-"
+    codes = comparison.scenario.surged_codes
+    surged = (", ".join(codes) or "-") if len(codes) <= 2 else f"{len(codes)} centres"
     lines = [
         f"{comparison.scenario.name}: window {comparison.scenario.window_s:.0f} s, "
         f"early-release rate of calls arriving in the window",
