@@ -4,7 +4,10 @@ PROBE_TUNED (40) was written after the rules were tuned on dev and measured once
 82.5 %, danger recall 11/13); its two danger misses then led to new patterns, so it is now a
 regression set. PROBE_HELD_OUT (50) was written later and never used to change a rule or an
 example: its figures (platform 84 %, kind 96 %, urgent 94 %, danger recall 18/18) are the
-closest we have to the unseen test. Labels are ours, following the annex and the data README.
+closest we have to the unseen test. PROBE_LAST (30) was written last and measured once
+(platform 96.7 %, kind 96.7 %, urgent 96.7 %, danger recall 9/10: a child who 栽进去 a pond
+went to 12345); that miss led to the danger.fell_in_water rule. Labels are ours, following the
+annex and the data README.
 """
 
 from __future__ import annotations
@@ -255,6 +258,90 @@ PROBE_HELD_OUT = [
 ]
 
 
+PROBE_LAST = [
+    (
+        "110",
+        "报警",
+        True,
+        "我们楼下小饭馆里有桌客人喝大了，跟老板打起来，把人家的锅都掀了，老板娘脸上挨了一拳。",
+    ),
+    (
+        "110",
+        "报警",
+        True,
+        "我在公园跑步，有个男的突然从树丛里窜出来抢我脖子上的金链子，现在往北门跑了。",
+    ),
+    ("110", "报警", False, "我家地里的二十多棵杨树一夜之间全让人锯走了，现场还有车轮印。"),
+    (
+        "110",
+        "报警",
+        False,
+        "有人冒充我儿子的班主任在家长群里收资料费，好几个家长都交了钱，群主说那不是老师。",
+    ),
+    ("110", "报警", True, "我丈夫喝了酒就打我，今天拿皮带抽我，我跑到邻居家了，他在外面砸门。"),
+    (
+        "110",
+        "求助",
+        True,
+        "我爸有老年痴呆，中午自己出去遛弯到现在没回来，手机也没带，我们在兖州城区找了一圈了。",
+    ),
+    ("110", "求助", True, "一个小伙子站在高速公路天桥的栏杆外面，好多人在劝他。"),
+    ("110", "求助", True, "孩子在小区水池边玩，一不留神栽进去了，水不深但他站不起来。"),
+    ("110", "求助", True, "山上起了大雾，我们一家三口在山里转了好几个小时下不来，孩子冻得直哭。"),
+    (
+        "110",
+        "报警",
+        True,
+        "前面路口一辆货车把一个骑电动车的女的压在车轮底下了，人还清醒，一直在喊疼。",
+    ),
+    (
+        "110",
+        "报警",
+        True,
+        "有辆车在县城的街上开得飞快，连闯了好几个红灯，差点撞上行人，开车的好像喝醉了。",
+    ),
+    ("110", "投诉举报", True, "派出所门口站岗的那个辅警现在正拿警棍指着我，不让我进去，还骂我。"),
+    ("12345", "咨询", False, "我家老人想办个长期护理保险，这个在哪申请，需要什么条件？"),
+    ("12345", "咨询", False, "刚领了结婚证，想问问婚假有几天，单位不给批怎么办？"),
+    ("12345", "咨询", False, "请问个人可以在网上申请开具纳税证明吗？"),
+    ("12345", "求助", False, "我们楼的单元门禁坏了好几天了，谁都能进，找物业说零件还没到。"),
+    ("12345", "求助", False, "下雪以后我们村到镇上的路结冰了，天天有人摔跤，能不能派人撒点盐。"),
+    (
+        "12345",
+        "投诉举报",
+        False,
+        "一家网店卖给我的空气净化器用了一周就坏了，客服说是人为损坏不给保修。",
+    ),
+    ("12345", "投诉举报", False, "邻居家养的鸽子天天在我家窗台上拉屎，说了也不管。"),
+    ("12345", "投诉举报", False, "驾校收了报名费，三个月都没安排科目一考试，打电话一直推。"),
+    ("12345", "投诉举报", False, "我女儿的学校让家长轮流到校门口执勤，耽误上班，家长们意见很大。"),
+    ("12345", "意见建议", False, "建议城区的公园晚上多开放两个小时，夏天下班后大家都想去走走。"),
+    ("12345", "意见建议", False, "能不能在公交车上装上报站的显示屏，听不清报站的老人总坐过站。"),
+    ("12345", "咨询", False, "我去年被人骗的那个案子，当时派出所立案了，想问问现在有没有抓到人。"),
+    (
+        "both",
+        "投诉举报",
+        False,
+        "小区的业主和物业为了停车收费的事在大门口对峙，业主不让车出去，物业叫了保安，还没动手。",
+    ),
+    (
+        "both",
+        "求助",
+        False,
+        "有个捡破烂的老头这几天一直睡在我们单位的车棚里，天这么冷，看着挺可怜。",
+    ),
+    ("119", "报警", True, "楼下的饭店后厨起火了，黑烟从窗户往外冒，楼上住的人都往下跑。"),
+    ("120", "求助", True, "我婆婆刚才在家突然说话不利索，一边的胳膊抬不起来了。"),
+    (
+        "122",
+        "报警",
+        False,
+        "我的车停在路边，被一辆倒车的面包车撞了一下，人没事，司机还在，想叫交警来定一下责任。",
+    ),
+    ("utility", "咨询", False, "我们这片今天怎么停电了，是计划停电吗，几点能恢复？"),
+]
+
+
 def cases(rows: list[tuple[str, str, bool, str]]) -> list[LabelledCase]:
     result = []
     for number, (route, kind, urgent, text) in enumerate(rows, start=1):
@@ -281,5 +368,11 @@ def test_held_out_probe(classifier: ScopeClassifier) -> None:
 
 def test_tuned_probe(classifier: ScopeClassifier) -> None:
     report = evaluate(classifier, cases(PROBE_TUNED))
+    assert report.danger_recall == 1.0, [o.case.text for o in report.danger_misses]
+    assert report.platform_accuracy >= 0.95
+
+
+def test_last_probe(classifier: ScopeClassifier) -> None:
+    report = evaluate(classifier, cases(PROBE_LAST))
     assert report.danger_recall == 1.0, [o.case.text for o in report.danger_misses]
     assert report.platform_accuracy >= 0.95
