@@ -1,0 +1,380 @@
+"""The Jining surge end to end: the emulated 110 PBX (time-scaled) under planned traffic, with
+the bridge's overflow controller acting over AMI, and the early-release rates it measures
+beside the simulation's for the same scenario (issue 7, item 4).
+
+    python -m benchmarks surge_e2e [--scenario FILE] [--seed N] [--time-scale X]
+        [--warmup S] [--policy bridge|isolated|both] [--replications N] [--json]
+
+Every centre's seats are the shipped config/asterisk/pbx-110 queues; the emulator rings only
+Local/ members, so each `PJSIP/<seat>` becomes `Local/<seat>@hb-e2e-phones/n`, a phone that
+rings for a second and answers. A citizen is `Originate Local/110<code>@hb-queue` holding a
+Wait(); when their patience runs out unanswered they hang up (an early release, counted here by
+the driver from the plan's own patience, so a caller withdrawn to an aid queue is one call);
+when the call-taker's handle time ends the citizen hangs up. Rates: early releases / calls that
+arrived in the window (after the warm-up), as in the simulation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bridge.local_redis import start_redis
+from bridge.overflow.audit import AuditLog
+from bridge.overflow.config import (
+    CITY_CODE,
+    controller_settings,
+    load_scenario,
+    pbx_overflow_config,
+)
+from bridge.overflow.controller import OverflowController
+from routing.simulation.comparison import compare
+from routing.simulation.engine import PolicyName
+from routing.simulation.scenario import Scenario
+from telephony.ami.client import AMIClient
+from telephony.ami.errors import AMIError
+from telephony.ami.events import AgentConnect, Event, Newchannel
+from telephony.pbxsim import EmulatedPBX
+from telephony.pbxsim.traffic import (
+    Distribution,
+    Entry,
+    PlannedCall,
+    Surge,
+    TrafficProfile,
+    plan_calls,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PBX_110 = ROOT / "config" / "asterisk" / "pbx-110"
+SCENARIO = ROOT / "config" / "scenarios" / "jining-surge.toml"
+PHONES = "hb-e2e-phones"
+MANAGER_USER = "hotline-bridge"
+_PJSIP_MEMBER = re.compile(r"^(\s*member\s*=>?\s*)PJSIP/([A-Za-z0-9_.\-]+)", re.MULTILINE)
+
+
+def prepare_110(target: Path) -> list[str]:
+    """A copy of the shipped 110 config whose seats are emulated phones; returns the seats."""
+    shutil.copytree(PBX_110, target)
+    queues = target / "queues.conf"
+    text = queues.read_text(encoding="utf-8")
+    seats = list(dict.fromkeys(m.group(2) for m in _PJSIP_MEMBER.finditer(text)))
+    queues.write_text(_PJSIP_MEMBER.sub(rf"\1Local/\2@{PHONES}/n", text), encoding="utf-8")
+    lines = ["", f"[{PHONES}]"]
+    lines += [f"exten => {seat},1,Goto({PHONES},answer,1)" for seat in seats]
+    lines += [
+        "exten => answer,1,Ringing()",
+        " same => n,Wait(1)",
+        " same => n,Answer()",
+        " same => n,Wait(86400)",
+        " same => n,Hangup()",
+        "",
+    ]
+    with (target / "extensions.conf").open("a", encoding="utf-8") as dialplan:
+        dialplan.write("\n".join(lines))
+    return seats
+
+
+def manager_secret(pbx: EmulatedPBX) -> str:
+    return pbx.config.users[MANAGER_USER].secret
+
+
+def district_exten(code: str) -> str:
+    return f"110{code}"
+
+
+@dataclass
+class Citizen:
+    planned: PlannedCall
+    code: str
+    channel_id: str
+    arrived: float  # emulated seconds since the driver started
+    channel: str = ""  # the ;1 half (the citizen's phone)
+    answered: bool = False
+    released: bool = False
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+
+@dataclass
+class Outcomes:
+    offered: dict[str, int] = field(default_factory=dict)
+    released: dict[str, int] = field(default_factory=dict)
+
+    def rates(self, codes: Iterable[str], surged: Iterable[str]) -> dict[str, Any]:
+        codes = list(codes)
+        surged = set(surged)
+        offered = sum(self.offered.get(c, 0) for c in codes)
+        released = sum(self.released.get(c, 0) for c in codes)
+        centre_rates = {c: _rate(self.released.get(c, 0), self.offered.get(c, 0)) for c in codes}
+        surged_offered = sum(self.offered.get(c, 0) for c in surged)
+        return {
+            "surged_rate": _rate(sum(self.released.get(c, 0) for c in surged), surged_offered),
+            "overall_rate": _rate(released, offered),
+            "worst_other_rate": max(
+                (r for c, r in centre_rates.items() if c not in surged), default=0.0
+            ),
+            "centre_rates": centre_rates,
+            "offered": offered,
+            "early_released": released,
+        }
+
+
+def _rate(released: int, offered: int) -> float:
+    return released / offered if offered else 0.0
+
+
+class SurgeDriver:
+    """Places the planned citizens' calls on time and plays patience and handle time."""
+
+    def __init__(self, client: AMIClient, time_scale: float, window: tuple[float, float]):
+        self.client = client
+        self.time_scale = time_scale
+        self.window = window
+        self.outcomes = Outcomes()
+        self.citizens: dict[str, Citizen] = {}  # by caller number
+        self._by_id: dict[str, Citizen] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started = 0.0
+        client.add_inline_handler(self._on_event, ["Newchannel", "AgentConnect"])
+
+    def now(self) -> float:
+        return (time.monotonic() - self._started) * self.time_scale
+
+    async def play(self, calls: list[PlannedCall], code_of: dict[str, str]) -> None:
+        self._started = time.monotonic()
+        for number, planned in enumerate(calls, start=1):
+            delay = planned.arrival / self.time_scale - (time.monotonic() - self._started)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            citizen = Citizen(planned, code_of[planned.entry], f"e2e-{number}", planned.arrival)
+            self.citizens[planned.caller] = citizen
+            self._by_id[citizen.channel_id] = citizen
+            if self.window[0] <= planned.arrival < self.window[1]:
+                self.outcomes.offered[citizen.code] = self.outcomes.offered.get(citizen.code, 0) + 1
+            self._later(citizen, planned.patience, self._give_up)
+            self._spawn(self._originate(citizen))
+
+    async def settle(self, limit_s: float) -> None:
+        """Until every citizen has been answered or has given up (bounded)."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            if all(c.answered or c.released for c in self.citizens.values()):
+                return
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        for citizen in self.citizens.values():
+            for timer in citizen.timers:
+                timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _later(
+        self, citizen: Citizen, emulated_s: float, action: Callable[[Citizen], None]
+    ) -> None:
+        handle = asyncio.get_running_loop().call_later(
+            emulated_s / self.time_scale, action, citizen
+        )
+        citizen.timers.append(handle)
+
+    async def _originate(self, citizen: Citizen) -> None:
+        planned = citizen.planned
+        await self._act(
+            "Originate",
+            Channel=f"Local/{planned.exten}@{planned.context}",
+            Application="Wait",
+            Data="86400",
+            CallerID=f'"{planned.caller}" <{planned.caller}>',
+            Timeout=str(6 * 3600 * 1000),
+            Async="true",
+            ChannelId=citizen.channel_id,
+            OtherChannelId=f"{citizen.channel_id}-2",
+        )
+
+    async def _act(self, action: str, **headers: Any) -> None:
+        with contextlib.suppress(AMIError):  # e.g. the channel ended a moment before
+            await self.client.action(action, **headers)
+
+    def _give_up(self, citizen: Citizen) -> None:
+        if citizen.answered or citizen.released:
+            return
+        citizen.released = True
+        if self.window[0] <= citizen.arrived < self.window[1]:
+            code = citizen.code
+            self.outcomes.released[code] = self.outcomes.released.get(code, 0) + 1
+        if citizen.channel:
+            # The queued (;2) half: the emulator does not pass a ringing ;1 hangup on.
+            self._spawn(self._act("Hangup", Channel=citizen.channel.removesuffix(";1") + ";2"))
+
+    def _hang_up(self, citizen: Citizen) -> None:
+        if citizen.channel:
+            self._spawn(self._act("Hangup", Channel=citizen.channel))
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, Newchannel):
+            citizen = self._by_id.get(event.uniqueid)
+            if citizen is not None:
+                citizen.channel = event.channel
+        elif isinstance(event, AgentConnect):
+            citizen = self.citizens.get(event.caller_id_num)
+            if citizen is None or citizen.answered or citizen.released:
+                return
+            citizen.answered = True
+            for timer in citizen.timers:
+                timer.cancel()
+            citizen.timers.clear()
+            self._later(citizen, citizen.planned.handle_time, self._hang_up)
+
+
+def traffic_plan(scenario: Scenario, warmup_s: float, seed: int) -> tuple[list[PlannedCall], dict]:
+    """The scenario's callers: base load for every centre, its surges after the warm-up."""
+    patience = Distribution("exponential", scenario.patience_s)
+    handle = Distribution("exponential", scenario.handle_time_s)
+    entries = tuple(
+        Entry(
+            name=c.code,
+            context="hb-queue",
+            exten=district_exten(c.code),
+            calls_per_hour=scenario.base_rate(c) * 3600,
+            patience=patience,
+            handle_time=handle,
+        )
+        for c in scenario.centres
+    )
+    surges = tuple(
+        Surge(s.factor, warmup_s + s.start_s, s.duration_s, entry=s.code) for s in scenario.surges
+    )
+    profile = TrafficProfile(entries, warmup_s + scenario.window_s, surges)
+    return plan_calls(profile, seed), {c.code: c.code for c in scenario.centres}
+
+
+async def run_once(
+    scenario: Scenario, seed: int, time_scale: float, warmup_s: float, with_bridge: bool
+) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="hb-surge-e2e-"))
+    redis_server = start_redis(workdir / "redis") if with_bridge else None
+    prepare_110(workdir / "pbx-110")
+    pbx = EmulatedPBX.from_config_dir(workdir / "pbx-110", name="pbx-110", time_scale=time_scale)
+    await pbx.start()
+    secret = manager_secret(pbx)
+    driver_client = AMIClient("127.0.0.1", pbx.ami_port, MANAGER_USER, secret)
+    bridge_client = AMIClient("127.0.0.1", pbx.ami_port, MANAGER_USER, secret)
+    redis = aioredis.Redis.from_url(redis_server.url) if redis_server else None
+    controller = None
+    started = time.monotonic()
+    try:
+        await driver_client.connect()
+        if with_bridge and redis is not None:
+            await bridge_client.connect()
+            controller = OverflowController(
+                pbx_overflow_config(scenario),
+                lambda: bridge_client,
+                lambda: redis,
+                controller_settings(scenario, tick_s=scenario.tick_s / time_scale),
+                clock=pbx.clock.elapsed,
+            )
+            await controller.start()
+        calls, code_of = traffic_plan(scenario, warmup_s, seed)
+        window = (warmup_s, warmup_s + scenario.window_s)
+        driver = SurgeDriver(driver_client, time_scale, window)
+        await driver.play(calls, code_of)
+        await driver.settle(limit_s=600 / time_scale)
+        lent = await _audit_counts(redis) if redis is not None else {}
+        await driver.stop()
+    finally:
+        if controller is not None:
+            await controller.stop()
+        await driver_client.close()
+        await bridge_client.close()
+        if redis is not None:
+            await redis.aclose()
+        await pbx.stop()
+        if redis_server is not None:
+            redis_server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    codes = [c.code for c in scenario.centres]
+    figures = driver.outcomes.rates(codes, scenario.surged_codes)
+    figures["wall_s"] = round(time.monotonic() - started, 1)
+    figures["audit"] = lent
+    return figures
+
+
+async def _audit_counts(redis: aioredis.Redis) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in await AuditLog(redis).recent(count=1_000_000):
+        key = f"{entry['kind']}:{entry['outcome']}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks surge_e2e", description=__doc__)
+    parser.add_argument("--scenario", default=str(SCENARIO))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--time-scale", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=300.0, help="emulated seconds")
+    parser.add_argument("--policy", choices=["bridge", "isolated", "both"], default="both")
+    parser.add_argument("--replications", type=int, default=50, help="of the simulation")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        scenario = load_scenario(args.scenario)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if scenario.centres and CITY_CODE not in {c.code for c in scenario.centres}:
+        print(f"error: the scenario has no city centre {CITY_CODE}", file=sys.stderr)
+        return 2
+    chosen: list[PolicyName] = ["isolated", "bridge"] if args.policy == "both" else [args.policy]
+    emulated = {
+        p: asyncio.run(run_once(scenario, args.seed, args.time_scale, args.warmup, p == "bridge"))
+        for p in chosen
+    }
+    simulated = compare(scenario, args.seed, range(args.replications), chosen)
+    result = {
+        "scenario": scenario.name,
+        "window_s": scenario.window_s,
+        "seed": args.seed,
+        "time_scale": args.time_scale,
+        "emulated": emulated,
+        "simulated": {p: simulated.figures(p) for p in chosen},
+        "simulated_replications": args.replications,
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0
+    print(
+        f"{scenario.name}: window {scenario.window_s:.0f} s, seed {args.seed}, "
+        f"time scale {args.time_scale}x, simulation {args.replications} replications"
+    )
+    print(
+        f"{'policy':<9} {'source':<10} {'surged':>8} {'all':>8} {'worst other':>12} "
+        f"{'offered':>8} {'released':>9}"
+    )
+    for p in chosen:
+        for source, f in (("emulated", emulated[p]), ("simulated", result["simulated"][p])):
+            print(
+                f"{p:<9} {source:<10} {f['surged_rate']:>8.1%} {f['overall_rate']:>8.1%} "
+                f"{f['worst_other_rate']:>12.1%} {f['offered']:>8} {f['early_released']:>9}"
+            )
+    return 0
