@@ -92,7 +92,7 @@ def test_bad_input_is_named() -> None:
         acceptance([], first="x")
     with pytest.raises(ValueError, match="vote by a names 'county'"):
         acceptance([Vote(HOTLINE, "a", "county", 1.0)])
-    with pytest.raises(ValueError, match="must be 1 .* or 2"):
+    with pytest.raises(ValueError, match=r"must be 1 .* or 2"):
         vote_for_key("3", HOTLINE, POLICE)
 
 
@@ -101,28 +101,28 @@ def test_keys_name_my_platform_or_the_other() -> None:
     assert vote_for_key("2", HOTLINE, POLICE) == POLICE
 
 
-C, O, X = Role.CALLER, Role.ORIGIN_AGENT, Role.OTHER_AGENT
+C, A, X = Role.CALLER, Role.ORIGIN_AGENT, Role.OTHER_AGENT
 
 
 @pytest.mark.parametrize(
     ("left", "remaining", "accepting", "keep", "step"),
     [
         # The caller hanging up ends the room and every other leg.
-        (C, {O, X}, X, False, Step.CLOSE_ROOM),
-        (C, {O}, None, True, Step.CLOSE_ROOM),
+        (C, {A, X}, X, False, Step.CLOSE_ROOM),
+        (C, {A}, None, True, Step.CLOSE_ROOM),
         # Only agents left: closed.
-        (O, {X}, X, False, Step.CLOSE_ROOM),
+        (A, {X}, X, False, Step.CLOSE_ROOM),
         # An agent leaving: the caller stays with the accepting side...
-        (O, {C, X}, X, False, Step.KEEP),
+        (A, {C, X}, X, False, Step.KEEP),
         # ...or is handed to it when the one left is not the accepting side...
-        (X, {C, O}, X, False, Step.HAND_CALLER),
+        (X, {C, A}, X, False, Step.HAND_CALLER),
         # ...unless the config keeps the two together.
-        (X, {C, O}, X, True, Step.KEEP),
+        (X, {C, A}, X, True, Step.KEEP),
         # The other side never came: the caller stays with the first agent.
-        (X, {C, O}, None, False, Step.KEEP),
+        (X, {C, A}, None, False, Step.KEEP),
         # The caller alone is never left in the room nor dropped.
-        (O, {C}, None, False, Step.HAND_CALLER),
-        (O, {C}, X, True, Step.HAND_CALLER),
+        (A, {C}, None, False, Step.HAND_CALLER),
+        (A, {C}, X, True, Step.HAND_CALLER),
     ],
 )
 def test_after_leave(
