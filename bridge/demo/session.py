@@ -61,7 +61,7 @@ class BridgeFigures:
 @dataclass
 class DemoRun:
     options: DemoOptions
-    out: TextIO = sys.stdout
+    out: TextIO
     stack: DemoStack = field(init=False)
     tally: DemoTally = field(default_factory=DemoTally)
     bridge: BridgeFigures = field(default_factory=BridgeFigures)
@@ -194,5 +194,6 @@ class DemoRun:
             self.bridge.problem = f"GET /api/queues failed: {type(exc).__name__}: {exc}"
 
 
-async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
-    return await DemoRun(options, out).run()
+async def run_demo(options: DemoOptions, out: TextIO | None = None) -> dict[str, Any]:
+    """Run the demo, printing to `out` (stdout when None); the `--json` summary."""
+    return await DemoRun(options, out or sys.stdout).run()
