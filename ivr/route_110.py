@@ -2,11 +2,12 @@
 `[from-pstn]` for a county centre's number (110<district>).
 
 No menu, no prompt: a 110 caller must reach an agent, so the route only sets `HB_QUEUE`
-(the `[hb-queue]` extension to join, e.g. `110370811`) and answers in milliseconds. Which
-queue is decided by a pluggable function (`QueueChoice`): today `own_queue`, the centre's
-own queue (HB_QUEUE left empty); the surge/overflow work will hand in one that picks support
-queues. Whatever goes wrong -- a bad district, a choice that raises or answers nonsense --
-leaves HB_QUEUE empty, and the dialplan sends the caller to the centre's own queue.
+(the `[hb-queue]` extension to join, e.g. `aid110370811`, a district's aid queue during a
+surge) and answers in milliseconds. Which queue is decided by a pluggable function
+(`QueueChoice`): today `own_queue`, the centre's own queue (HB_QUEUE left empty); the
+overflow controller's `aid_target` has the same shape and can be handed in. Whatever goes
+wrong -- a bad district, a choice that raises or answers nonsense -- leaves HB_QUEUE empty,
+and the dialplan sends the caller to the centre's own queue.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from telephony.agi.session import AgiSession
 log = logging.getLogger(__name__)
 ROUTE = "route-110"
 DISTRICT = re.compile(r"\d{6}")
-# An [hb-queue] extension on the 110 PBX: 110 followed by a six-digit district code.
-QUEUE_EXTENSION = re.compile(r"110\d{6}")
+# An [hb-queue] extension on the 110 PBX (110<district>, aid110<district>, ...): one dialplan
+# token, so it cannot smuggle a comma or a blank into the dialplan's Goto().
+QUEUE_EXTENSION = re.compile(r"[A-Za-z0-9_*#+.\-]{1,40}")
 
 # district code of the centre called -> [hb-queue] extension to join, None for its own queue.
 QueueChoice = Callable[[str], str | None]
@@ -45,7 +47,9 @@ def choose_queue(district: str | None, choose: QueueChoice) -> str | None:
     if chosen is None or chosen == f"110{district}":
         return None
     if not QUEUE_EXTENSION.fullmatch(chosen):
-        raise ValueError(f"queue choice for {district} answered {chosen!r}, not 110<district>")
+        raise ValueError(
+            f"queue choice for {district} answered {chosen!r}, not an [hb-queue] extension"
+        )
     return chosen
 
 

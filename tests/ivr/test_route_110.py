@@ -34,11 +34,11 @@ async def test_a_choice_of_another_queue_sets_hb_queue() -> None:
 
     def support(district: str) -> str:
         asked.append(district)
-        return "110370800"
+        return "aid110370811"
 
     call = await run_route("?district=370811", support)
     assert asked == ["370811"]
-    assert call.commands == ['SET VARIABLE HB_QUEUE "110370800"']
+    assert call.commands == ['SET VARIABLE HB_QUEUE "aid110370811"']
 
 
 @pytest.mark.parametrize("query", ["", "?district=3708", "?district=37O811"])
@@ -61,7 +61,7 @@ async def test_a_failing_choice_leaves_the_own_queue() -> None:
 def test_choose_queue_names_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="six-digit code, got None"):
         choose_queue(None, own_queue)
-    with pytest.raises(ValueError, match=re.escape("answered 'q110-city', not 110<district>")):
-        choose_queue("370811", lambda district: "q110-city")
+    with pytest.raises(ValueError, match=re.escape("answered '110,370811', not an [hb-queue]")):
+        choose_queue("370811", lambda district: "110,370811")
     assert choose_queue("370811", lambda district: "110370811") is None  # its own queue
     assert choose_queue("370811", lambda district: "110370883") == "110370883"
