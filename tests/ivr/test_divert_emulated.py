@@ -127,3 +127,22 @@ async def test_no_confirmation_puts_the_caller_back_in_q110_city(
         assert prio.get("Value") == "10"
         assert header(back, "Channel") == caller
     assert await redis_client.keys("*") == []
+
+
+async def test_with_the_bridge_down_the_caller_goes_back_to_q110_city_at_the_head(
+    tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    out = tmp_path / "pbx"
+    out.mkdir()
+    routes = divert_routes(redis_client)
+    async with emulated(the_110_pbx(tmp_path), out, routes, agi_reachable=False) as world:
+        await world.call("110")
+        waiting = await world.joined("q110-city")
+        caller = header(waiting, "Channel")
+        await world.client.action("PlayDTMF", Channel=phone_of(caller), Digit="1")
+        await world.watched.first(
+            "QueueCallerJoin",
+            lambda e: header(e, "Queue") == "q110-city" and e is not waiting,
+        )
+        prio = await world.client.action("Getvar", Channel=caller, Variable="QUEUE_PRIO")
+        assert prio.get("Value") == "10"
