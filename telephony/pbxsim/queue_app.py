@@ -539,6 +539,9 @@ async def _connect(
         caller.cause = caller.cause or CAUSE_NORMAL
         one.cause = caller.cause
         finish(one)
+    else:
+        # The member hung up: its bridged leg, which only app_queue runs, goes now.
+        finish(one)
     set_queue_vars(caller, state)
     bridge.destroy()
     caller.set_variable("ANSWEREDTIME", str(int(talked)))

@@ -274,6 +274,7 @@ def _find_revealed(messages: list[Message], where: Reveal) -> str | None:
 
 
 IDENTITY_WAIT = 1.0
+EVENT_CUE_WAIT = 0.1
 
 
 def _cue(message: Message) -> tuple[str, str | None]:
@@ -320,7 +321,9 @@ async def _wait_for_cue(expected_so_far: list[Message], received: Received) -> N
         return
     cue = _cue(cues[-1])
     needed = sum(1 for m in expected_so_far if _cue(m) == cue)
-    deadline = time.monotonic() + IDENTITY_WAIT
+    # A reply is certain to come; an event's count may legitimately differ (races), so an
+    # event cue is waited for only briefly.
+    deadline = time.monotonic() + (IDENTITY_WAIT if cue[1] is not None else EVENT_CUE_WAIT)
     while time.monotonic() < deadline:
         if received.cue_counts.get(cue, 0) >= needed:
             return
