@@ -62,8 +62,14 @@ def call_function(channel: Channel | None, text: str) -> str:
         except ValueError:
             return ""
         return parts[index - 1] if 0 < index <= len(parts) else ""
-    if func == "CHANNEL" and channel is not None and args[0] == "name":
-        return channel.name
+    if func == "CHANNEL" and channel is not None:
+        return {
+            "name": channel.name,
+            "peername": channel.iax_peername,
+            "peerip": channel.iax_peerip,
+        }.get(args[0].strip(), "")
+    if func == "IAXVAR" and channel is not None:
+        return channel.iaxvars.get(args[0].strip(), "")
     return ""
 
 
@@ -182,7 +188,18 @@ async def no_op(channel: Channel, data: str) -> None:
 
 async def set_variable(channel: Channel, data: str) -> None:
     name, _, value = data.partition("=")
-    channel.set_variable(name.strip(), value)
+    name = name.strip()
+    if name.upper().startswith("IAXVAR(") and name.endswith(")"):
+        # Carried to the far end of an IAX2 call; not a channel variable (no VarSet).
+        channel.iaxvars[name[7:-1]] = value
+        return
+    bare = name.lstrip("_")
+    if name.startswith("_"):
+        channel.inherited.add(bare)
+    channel.variables[bare] = value
+    channel.pbx.emit(
+        "VarSet", "dialplan", [*channel.headers(), ("Variable", name), ("Value", value)]
+    )
 
 
 # Answer() on a channel that was not up waits for media before the next priority, at most
@@ -207,6 +224,7 @@ async def answer(channel: Channel, data: str) -> None:
 async def ringing(channel: Channel, data: str) -> None:
     if channel.pair is not None and channel is channel.pair.two:
         channel.pair.ringing()
+    channel.far_ringing.set()
 
 
 async def wait(channel: Channel, data: str) -> None:
@@ -323,6 +341,9 @@ def _register_late() -> None:
     from telephony.pbxsim.queue_app import queue
 
     APPLICATIONS["confbridge"] = confbridge
+    from telephony.pbxsim.trunk import dial
+
+    APPLICATIONS["dial"] = dial
     APPLICATIONS["queue"] = queue
     APPLICATIONS["agi"] = agi
 

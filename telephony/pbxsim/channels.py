@@ -68,6 +68,14 @@ class Channel:
     # Set with redirect_to by BlindTransfer: the queue ends the call as a transfer.
     transferred: bool = False
     answered_at: float | None = None
+    # IAX2 trunk calls: IAXVAR() values, who the far end is, and the far end's progress.
+    iaxvars: dict[str, str] = field(default_factory=dict)
+    iax_peername: str = ""
+    iax_peerip: str = ""
+    far_ringing: asyncio.Event = field(default_factory=asyncio.Event)
+    far_answered: asyncio.Event = field(default_factory=asyncio.Event)
+    # Variables set with a `__` prefix: copied to the channels this one dials.
+    inherited: set[str] = field(default_factory=set)
     kicked: bool = False  # ConfbridgeKick asked this member to leave its conference
     # Dynamic features: digits typed so far, and the feature application running.
     feature_digits: str = ""
@@ -130,6 +138,7 @@ class Channel:
         self.state = state
         if state == STATE_UP:
             self.answered_at = self.pbx.clock.now()
+            self.far_answered.set()
         self.emit("Newstate", "call")
 
     def set_variable(self, name: str, value: str, snapshot: dict[str, str] | None = None) -> None:

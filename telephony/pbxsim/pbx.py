@@ -16,6 +16,7 @@ from telephony.pbxsim.conference import Conference
 from telephony.pbxsim.dialplan import Dialplan
 from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, PBXConfig, load_pbx_config
 from telephony.pbxsim.queues import Queue, queue_order_key
+from telephony.pbxsim.trunk import IAX_NETWORK, IaxNetwork
 
 Address = tuple[str, int]
 # ast_device_state values as QueueMember/QueueMemberStatus `Status` shows them.
@@ -47,9 +48,12 @@ class EmulatedPBX:
         ami_port: int = 0,
         time_scale: float = 1.0,
         agi_redirect: dict[Address, Address] | None = None,
+        iax_network: IaxNetwork | None = None,
     ) -> None:
         self.config = config
         self.dialplan = dialplan
+        self.iax = conf.IaxConfig()
+        self.iax_network = iax_network if iax_network is not None else IAX_NETWORK
         self.features = conf.Features({}, {}, {}, {})
         self.global_vars: dict[str, str] = dict(dialplan.globals)
         self.channels: dict[str, Channel] = {}
@@ -81,12 +85,21 @@ class EmulatedPBX:
         ami_port: int = 0,
         time_scale: float = 1.0,
         agi_redirect: dict[Address, Address] | None = None,
+        iax_network: IaxNetwork | None = None,
     ) -> EmulatedPBX:
         config, loaded = load_pbx_config(Path(path))
         pbx = cls(
-            config, Dialplan(loaded.dialplan), name, ami_host, ami_port, time_scale, agi_redirect
+            config,
+            Dialplan(loaded.dialplan),
+            name,
+            ami_host,
+            ami_port,
+            time_scale,
+            agi_redirect,
+            iax_network,
         )
         pbx.features = loaded.features
+        pbx.iax = loaded.iax
         return pbx
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -96,6 +109,8 @@ class EmulatedPBX:
         self._server = await asyncio.start_server(
             self._on_connect, self.ami_host, self._requested_port
         )
+        if self.iax.peers or self.iax.users:
+            self.iax_network.register((self.iax.bindaddr, self.iax.bindport), self)
 
     def set_ami_port(self, port: int) -> None:
         """The port start() binds (0 = any free port)."""
@@ -113,6 +128,7 @@ class EmulatedPBX:
     async def stop(self) -> None:
         if self._server is None:
             return
+        self.iax_network.unregister(self)
         self._server.close()
         for session in list(self._all_sessions):
             await session.close()

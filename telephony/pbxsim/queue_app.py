@@ -47,6 +47,8 @@ async def queue(channel: Channel, data: str) -> None:
         # Cleared only when a previous Queue() left it set (trace 11).
         channel.set_variable("ABANDONED", "")
         del channel.variables["ABANDONED"]
+    # Queue() tells an unanswered caller its call is progressing (a trunk call rings).
+    channel.far_ringing.set()
     entry = state.join(channel, started)
     pbx.emit("DeviceStateChange", "call", [("Device", f"Queue:{name}"), ("State", "RINGING")])
     channel.emit(
@@ -262,8 +264,24 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
         [("Extension", one.exten), ("Application", "AppQueue"), ("AppData", "(Outgoing Line)")],
     )
     one.emit("NewConnectedLine", "call")
+    for name in sorted(caller.inherited):
+        one.inherited.add(name)
+        one.variables[name] = caller.variables.get(name, "")
+        pbx.emit(
+            "VarSet",
+            "dialplan",
+            [*one.headers(), ("Variable", f"__{name}"), ("Value", one.variables[name])],
+        )
     one.set_variable("DIALEDPEERNUMBER", resource)
     two.set_variable("DIALEDPEERNUMBER", resource)
+    for name in sorted(caller.inherited):
+        two.inherited.add(name)
+        two.variables[name] = caller.variables.get(name, "")
+        pbx.emit(
+            "VarSet",
+            "dialplan",
+            [*two.headers(), ("Variable", f"__{name}"), ("Value", two.variables[name])],
+        )
     two.connected_num, two.connected_name = caller.cid_num, caller.cid_name
     two.set_caller_id(caller.cid_num, caller.cid_name)
     two.set_connected_line(caller.cid_num, caller.cid_name)
