@@ -5,8 +5,8 @@ transcript, optionally with the kind the caller chose in the menu; the answer is
 classifier's decision (routing.scope) plus a one-line advice in the agents' words
 ("建议转110"). It is a suggestion: the agent decides.
 
-The classifier is loaded and trained once when the component starts (about two seconds, in
-a worker thread); each call classifies in a worker thread too, so a few milliseconds of CPU
+The classifier is loaded and trained on the first request (about two seconds, in a worker
+thread) and kept. Each call classifies in a worker thread too, so a few milliseconds of CPU
 never hold up the event loop that also serves AGI sessions.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,10 +88,36 @@ def _field_errors(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-class ClassifyApi:
-    """The HTTP handler; `classifier()` is None until the component has loaded it."""
+class ClassifierUnavailable(RuntimeError):
+    """The rule book or training data could not be loaded (the reason names the file)."""
 
-    def __init__(self, classifier: Callable[[], ScopeClassifier | None]) -> None:
+
+ClassifierSource = Callable[[], Awaitable[ScopeClassifier]]
+
+
+class LazyClassifier:
+    """Loads and trains the classifier on first use (about two seconds, in a worker thread),
+    then keeps it. Not at start-up: the service starts FastAGI without waiting for it, and a
+    bad rule book costs the suggestions (503 naming the problem), never the bridge."""
+
+    def __init__(self, rules_path: Path) -> None:
+        self.rules_path = rules_path
+        self._classifier: ScopeClassifier | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> ScopeClassifier:
+        async with self._lock:  # one load, however many requests arrive meanwhile
+            if self._classifier is None:
+                try:
+                    self._classifier = await asyncio.to_thread(load_classifier, self.rules_path)
+                except (OSError, ValueError) as exc:
+                    log.error("classifier not loaded", extra={"rules": str(self.rules_path)})
+                    raise ClassifierUnavailable(f"{self.rules_path}: {exc}") from exc
+            return self._classifier
+
+
+class ClassifyApi:
+    def __init__(self, classifier: ClassifierSource) -> None:
         self._classifier = classifier
 
     async def classify(self, request: web.Request) -> web.Response:
@@ -103,43 +129,15 @@ class ClassifyApi:
             body = ClassifyRequest.model_validate(raw)
         except ValidationError as exc:
             return _problem(422, "invalid", _field_errors(exc))
-        classifier = self._classifier()
-        if classifier is None:
-            return _problem(503, "unavailable", "the classifier is still loading")
+        try:
+            classifier = await self._classifier()
+        except ClassifierUnavailable as exc:
+            return _problem(503, "unavailable", f"the classifier is not loaded: {exc}")
         try:
             decision = await asyncio.to_thread(classifier.classify, body.text, body.kind)
         except ValueError as exc:  # e.g. text of blanks only once normalised
             return _problem(422, "invalid", f"text: {exc}")
         return web.json_response(response_for(decision))
-
-
-class ClassifierComponent:
-    """Loads the rule book and trains the model at start; `/health` shows whether it is ready."""
-
-    name = "classifier"
-
-    def __init__(self, rules_path: Path) -> None:
-        self.rules_path = rules_path
-        self.classifier: ScopeClassifier | None = None
-        self._problem = "loading"
-
-    async def start(self) -> None:
-        try:
-            self.classifier = await asyncio.to_thread(load_classifier, self.rules_path)
-        except (OSError, ValueError) as exc:
-            # The bridge runs without suggestions rather than not at all; /health says why.
-            self._problem = str(exc)
-            log.error(
-                "classifier not loaded", extra={"rules": str(self.rules_path), "error": str(exc)}
-            )
-
-    async def stop(self) -> None:
-        self.classifier = None
-
-    async def health(self) -> dict[str, Any]:
-        if self.classifier is None:
-            return {"status": "down", "rules": str(self.rules_path), "error": self._problem}
-        return {"status": "ok", "rules": str(self.rules_path)}
 
 
 def add_classify_route(routes: RouteTable, api: ClassifyApi) -> None:
@@ -155,6 +153,6 @@ def add_classify_route(routes: RouteTable, api: ClassifyApi) -> None:
         responses={
             400: "the body is not JSON",
             422: "a field is missing or wrong (named)",
-            503: "the classifier is still loading",
+            503: "the classifier could not be loaded (the reason is named)",
         },
     )

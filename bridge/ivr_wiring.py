@@ -3,7 +3,7 @@
 AGI routes: `entry-12345` (12345 menu), `divert-110` (leaving q110-city for 12345) and
 `route-110` (110 queue choice). The flows open linkage tickets through `IvrTickets`, which
 turns an `ivr.linkage.LinkageOpening` into a `TicketDraft` on the shared Redis. HTTP:
-`POST /api/classify`, served by a classifier loaded when the service starts.
+`POST /api/classify`, served by a classifier loaded on its first request.
 
 The IVR configuration is `ivr.toml` beside the settings file (config/ivr.toml ships with the
 defaults); when there is none the built-in defaults, which are the shipped file, apply.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from bridge.classify_api import ClassifierComponent, ClassifyApi, add_classify_route
+from bridge.classify_api import ClassifyApi, LazyClassifier, add_classify_route
 from bridge.service import RedisComponent, Service
 from bridge.tickets import TicketDraft, TicketStore
 from bridge.tickets.model import DIRECTION_PLATFORMS
@@ -91,7 +91,7 @@ def install_ivr(
     choose_110_queue: QueueChoice = own_queue,
     rules_path: Path = SCOPE_RULES,
 ) -> IvrTickets:
-    """Add the IVR AGI routes, the classifier component and `POST /api/classify`.
+    """Add the IVR AGI routes and `POST /api/classify`.
 
     Raises ivr.prompts.IvrConfigError when ivr.toml beside the settings file is bad.
     """
@@ -117,7 +117,5 @@ def install_ivr(
     add_entry_route(agi_routes, config.entry, tickets)
     add_divert_route(agi_routes, config.divert, tickets)
     add_route_110(agi_routes, choose_110_queue)
-    classifier = ClassifierComponent(rules_path)
-    service.add(classifier)
-    add_classify_route(service.routes, ClassifyApi(lambda: classifier.classifier))
+    add_classify_route(service.routes, ClassifyApi(LazyClassifier(rules_path)))
     return tickets

@@ -18,6 +18,7 @@ from typing import Any
 
 import uvloop
 
+from bridge.ivr_wiring import install_ivr
 from bridge.json_logging import configure_logging
 from bridge.monitoring.wiring import install_monitor
 from bridge.service import CallbackComponent, RedisComponent, Service
@@ -30,6 +31,7 @@ from bridge.settings import (
     load_settings,
     pbx_secret,
 )
+from ivr.prompts import IvrConfigError
 from telephony.agi.diagnostic_routes import diagnostic_routes
 from telephony.agi.routes import AgiRoutes
 from telephony.agi.server import FastAgiServer
@@ -142,7 +144,9 @@ def build_service(settings: Settings, config_file: str) -> Service:
     for pbx in settings.pbx:
         service.add(AmiComponent(pbx))
     # Call flows (ivr/) add their AGI routes here as they land; `ping` and `echo` prove the path.
-    service.add(fastagi_component(settings, diagnostic_routes()))
+    agi_routes = diagnostic_routes()
+    install_ivr(service, agi_routes)
+    service.add(fastagi_component(settings, agi_routes))
     install_monitor(service)
     return service
 
@@ -155,7 +159,11 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     configure_logging(settings.logging.level, timezone=settings.timezone)
-    service = build_service(settings, str(path))
+    try:
+        service = build_service(settings, str(path))
+    except IvrConfigError as exc:  # ivr.toml beside the settings file
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     try:
         # uvloop halves the server CPU per FastAGI session (docs/agi.md).
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -4,6 +4,7 @@ the field. The classifier is loaded once for the module (about two seconds)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge.classify_api import ClassifierComponent, ClassifyApi, add_classify_route
+from bridge.classify_api import ClassifierSource, ClassifyApi, LazyClassifier, add_classify_route
+from bridge.commands.run import build_service
 from bridge.http import RouteTable, create_app
 from bridge.http.auth import TokenBook
 from bridge.http.service_routes import add_service_routes
-from bridge.ivr_wiring import SCOPE_RULES
+from bridge.ivr_wiring import SCOPE_RULES, install_ivr
 from bridge.service import Service
 from bridge.settings import ApiToken, Role
+from ivr.prompts import IvrConfigError
 from routing.scope import ScopeClassifier, load_classifier
+from telephony.agi.routes import AgiRoutes
 from tests.bridge.test_transfer_orchestration import JINING, SETTINGS
 
 TOKENS = {
@@ -40,10 +44,17 @@ def classifier() -> ScopeClassifier:
     return load_classifier(SCOPE_RULES)
 
 
-async def client_for(found: ScopeClassifier | None) -> Client:
+def ready(classifier: ScopeClassifier) -> ClassifierSource:
+    async def source() -> ScopeClassifier:
+        return classifier
+
+    return source
+
+
+async def client_for(source: ClassifierSource) -> Client:
     routes = RouteTable()
     add_service_routes(routes)
-    add_classify_route(routes, ClassifyApi(lambda: found))
+    add_classify_route(routes, ClassifyApi(source))
     tokens = TokenBook(
         {
             value: ApiToken(name=name, token_env="UNUSED", role=role, platform=platform)
@@ -61,7 +72,7 @@ async def client_for(found: ScopeClassifier | None) -> Client:
 
 @pytest.fixture
 async def api(classifier: ScopeClassifier) -> AsyncIterator[Client]:
-    client = await client_for(classifier)
+    client = await client_for(ready(classifier))
     yield client
     await client.close()
 
@@ -147,22 +158,33 @@ async def test_a_body_that_is_not_json_is_a_400(api: Client) -> None:
     assert (await response.json())["detail"] == "the body is not JSON"
 
 
-async def test_before_the_classifier_is_loaded_the_answer_is_503() -> None:
-    client = await client_for(None)
+async def test_a_bad_rule_book_is_a_503_naming_the_file(tmp_path: Path) -> None:
+    rules = tmp_path / "scope_rules.toml"
+    rules.write_text("[[rule]\n", encoding="utf-8")
+    client = await client_for(LazyClassifier(rules))
     try:
         response = await client.post(
             "/api/classify", json={"text": "路灯坏了"}, headers=auth("desk-110")
         )
         assert response.status == 503
+        assert str(rules) in (await response.json())["detail"]
     finally:
         await client.close()
 
 
-async def test_the_component_reports_a_bad_rule_book_on_health(tmp_path: Path) -> None:
-    rules = tmp_path / "scope_rules.toml"
-    rules.write_text("[[rule]\n", encoding="utf-8")
-    component = ClassifierComponent(rules)
-    await component.start()
-    health = await component.health()
-    assert health["status"] == "down" and str(rules) in health["error"]
-    assert component.classifier is None
+async def test_the_lazy_classifier_loads_once(tmp_path: Path) -> None:
+    lazy = LazyClassifier(SCOPE_RULES)
+    first, second = await asyncio.gather(lazy(), lazy())
+    assert first is second
+    assert first.classify("有人持刀抢劫").urgent
+
+
+def test_build_service_installs_the_ivr_routes_and_the_classify_api(tmp_path: Path) -> None:
+    service = build_service(SETTINGS, str(JINING))
+    assert ("POST", "/api/classify") in {(s.method, s.path) for s in service.routes.specs}
+    routes = AgiRoutes()
+    with pytest.raises(IvrConfigError, match=r"ivr\.toml: entry\.attempts"):
+        (tmp_path / "ivr.toml").write_text("[entry]\nattempts = 0\n", encoding="utf-8")
+        install_ivr(Service(SETTINGS, str(tmp_path / "hotline.toml"), environ={}), routes)
+    install_ivr(Service(SETTINGS, JINING, environ={}), routes)
+    assert {"entry-12345", "divert-110", "route-110"} <= set(routes.names())
