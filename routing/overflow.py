@@ -430,6 +430,29 @@ def decide(
     return Plan(now=now, actions=tuple(actions), state=state, notes=tuple(notes))
 
 
+def holds_steady(
+    config: OverflowConfig, centres: Iterable[CentreState], state: OverflowState, now: float
+) -> bool:
+    """Whether `decide(config, centres, state, now)` would send nothing and change nothing but
+    `now`. Valid only when `centres` equal, longest waits aside, the queue states of the call that
+    produced `state`: with the same inputs a plan's state is a fixed point of `decide`, and only
+    the clock can move it — a caller's wait reaching `activate_wait_s`, or a low stretch reaching
+    `hold_s`. A caller that knows nothing happened since the last tick may then skip the call
+    (the simulation does; it is most of a replication's run time)."""
+    for centre in centres:
+        support = state.supported.get(centre.code)
+        if support is None:
+            if (
+                centre.waiting
+                and centre.busy == len(centre.members)
+                and centre.longest_wait_s >= config.activate_wait_s
+            ):
+                return False
+        elif support.low_since is not None and now - support.low_since >= config.hold_s:
+            return False
+    return True
+
+
 def _update_support(
     config: OverflowConfig,
     states: Mapping[str, CentreState],

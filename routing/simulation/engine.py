@@ -20,7 +20,7 @@ import heapq
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from routing.overflow import (
@@ -32,6 +32,7 @@ from routing.overflow import (
     ReturnMember,
     StartSupport,
     decide,
+    holds_steady,
 )
 from routing.simulation.scenario import Scenario
 
@@ -147,6 +148,7 @@ class _Simulation:
         self.outcome = Outcome([0] * len(centres), [0] * len(centres))
         self.unresolved = 0  # window callers not yet answered or gone
         self.events: list[tuple[float, int, int, object]] = []
+        self.changed = True  # a caller or seat changed since the policy last ran
         self.sequence = 0
 
     def _stream(self, seed: int, replication: int, i: int) -> _ArrivalStream:
@@ -194,6 +196,7 @@ class _Simulation:
     def on_arrival(self, t: float, payload: object) -> None:
         c = payload
         assert isinstance(c, int)
+        self.changed = True
         stream = self.streams[c]
         self.push(stream.next_arrival(t), _ARRIVAL, c)
         service, patience = stream.caller_times()
@@ -231,6 +234,7 @@ class _Simulation:
         if call.window:
             self.unresolved -= 1
         self.seat_busy[seat] = True
+        self.changed = True
         self.own_busy[self.seat_home[seat]] += 1
         self.push(t + call.service, _END, seat)
 
@@ -240,6 +244,7 @@ class _Simulation:
         if call.done:
             return  # answered before its patience ran out: a cancelled timer
         call.done = True
+        self.changed = True
         self.waiting[call.centre] -= 1
         if call.window:
             self.outcome.early_released[call.centre] += 1
@@ -251,6 +256,7 @@ class _Simulation:
         seat = payload
         assert isinstance(seat, int)
         self.seat_busy[seat] = False
+        self.changed = True
         self.own_busy[self.seat_home[seat]] -= 1
         self.pull(t, seat)
 
@@ -292,9 +298,15 @@ class _Simulation:
         # Support can only start with someone waiting: with no waiter and no support the policy
         # would return an empty plan, so skip the call (the result is identical, only faster).
         if not self.state.supported and not any(self.waiting):
+            self.changed = True
             return
-        plan = decide(self.scenario.overflow, self.snapshot(t), self.state, t)
-        self.apply(t, plan)
+        states = self.snapshot(t)
+        if not self.changed and holds_steady(self.scenario.overflow, states, self.state, t):
+            # Same inputs as the last call: decide() would return this state unchanged.
+            self.state = replace(self.state, now=t)
+            return
+        self.changed = False
+        self.apply(t, decide(self.scenario.overflow, states, self.state, t))
 
     def snapshot(self, t: float) -> list[CentreState]:
         horizon = t - self.scenario.rate_window_s
@@ -304,9 +316,11 @@ class _Simulation:
             recent = self.recent[c]
             while recent and recent[0] <= horizon:
                 recent.popleft()
+                self.changed = True  # an arrival left the window: the rate the policy sees moved
             sustained = self.sustained[c]
             while sustained and sustained[0] <= long_horizon:
                 sustained.popleft()
+                self.changed = True
             waiting = self.waiting[c]
             previous = states[c]
             # Most centres are unchanged from one second to the next: reuse their state object

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +18,7 @@ from routing.overflow import (
     Plan,
     ReturnMember,
     decide,
+    holds_steady,
 )
 
 HANDLE = 90.0
@@ -171,3 +172,27 @@ def test_nobody_waiting_means_an_empty_plan(history: list[dict[str, Reading]]) -
     ]
     for _, plan in run(calm):
         assert plan.actions == () and plan.state.loans == frozenset()
+
+
+@settings(max_examples=60, deadline=None)
+@given(ticks, st.lists(st.integers(1, 40), min_size=1, max_size=150))
+def test_holds_steady_is_exact(history: list[dict[str, Reading]], repeats: list[int]) -> None:
+    """When nothing changed but the clock, `holds_steady` says yes only if `decide` would indeed
+    send nothing and keep its state (the simulation skips those ticks)."""
+    prev = OverflowState()
+    now = 0.0
+    for readings_now, repeat in zip(history, repeats, strict=False):
+        states = [to_state(code, r) for code, r in readings_now.items()]
+        prev = decide(CONFIG, states, prev, now).state
+        for _ in range(repeat):  # the same queues, a second older each time
+            now += 1.0
+            states = [
+                replace(s, longest_wait_s=s.longest_wait_s + 1.0) if s.waiting else s
+                for s in states
+            ]
+            plan = decide(CONFIG, states, prev, now)
+            if holds_steady(CONFIG, states, prev, now):
+                assert plan.actions == ()
+                assert plan.state == replace(prev, now=now)
+            prev = plan.state
+        now += 1.0
