@@ -97,6 +97,8 @@ async def dial(channel: Channel, data: str) -> None:
             channel.exten,
         )
     )
+    out.iaxvars = dict(channel.iaxvars)
+    out.iax_peername, out.iax_peerip = peer.username, peer.host
     out.emit("Newchannel", "call")
     out.set_variable("DIALEDPEERNUMBER", f"{peer_name}/{exten}")
     out.application, out.app_data = "AppDial", "(Outgoing Line)"
