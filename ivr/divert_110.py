@@ -15,6 +15,7 @@ caller still goes to 12345: they asked for it, and the 12345 agent takes a fresh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from ivr.linkage import LinkageOpening, LinkageTickets
@@ -33,8 +34,9 @@ def divert_route(offer: DivertOffer, tickets: LinkageTickets) -> Handler:
         try:
             target = await run_divert(session, offer, tickets)
         except AgiHangup:
+            # Re-raised: the server counts a hang-up, not a failure, and closes the socket.
             log.info("caller hung up in the 110 diversion", extra=_call(session))
-            raise  # the server counts it as a hang-up and closes the socket
+            raise
         log.info("110 diversion done", extra={**_call(session), "target": target})
 
     return divert
@@ -80,8 +82,10 @@ async def _open_ticket(
         summary="waiting in q110-city, the caller chose 12345 (not an emergency)",
     )
     try:
-        return await tickets.open(opening)
+        return await asyncio.wait_for(tickets.open(opening), offer.ticket_timeout_ms / 1000)
     except Exception as exc:
+        # Whatever failed (Redis down or slow, a bad draft), the caller asked for 12345 and
+        # goes; the 12345 agent takes a fresh call.
         log.error("diversion ticket not created", extra={**_call(session), "error": repr(exc)})
         return None
 

@@ -12,6 +12,7 @@ a caller is never dropped. A caller hanging up ends the flow quietly, with nothi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -41,9 +42,10 @@ def entry_route(menu: EntryMenu, tickets: LinkageTickets) -> Handler:
         try:
             result = await run_entry(session, menu, tickets)
         except AgiHangup:
-            # The caller left: nothing to route. The server closes the socket.
+            # The caller left: nothing to route. Re-raised so that the server counts a
+            # hang-up (not a failure) and closes the socket, as Asterisk never does (07b).
             log.info("caller hung up in the 12345 menu", extra=_call(session))
-            raise  # the server counts it as a hang-up and closes the socket
+            raise
         log.info(
             "12345 menu done",
             extra={
@@ -98,8 +100,10 @@ async def _to_110(session: AgiSession, menu: EntryMenu, tickets: LinkageTickets)
     )
     ticket_id: str | None = None
     try:
-        ticket_id = await tickets.open(opening)
+        ticket_id = await asyncio.wait_for(tickets.open(opening), menu.ticket_timeout_ms / 1000)
     except Exception as exc:
+        # Whatever failed (Redis down or slow, a bad draft), the caller in danger goes to
+        # 110 now; the 110 agent takes the call without a ticket.
         log.error("urgent ticket not created", extra={**_call(session), "error": repr(exc)})
     if ticket_id:
         await session.set_variable("LINKAGE_TICKET", ticket_id)

@@ -81,6 +81,8 @@ class EntryMenu(StrictModel):
     # is offered before an invalid key or silence sends the caller to an agent.
     timeout_ms: int = Field(default=5000, ge=1000, le=60_000, strict=True)
     attempts: int = Field(default=3, ge=1, le=10, strict=True)
+    # How long a caller waits for the linkage ticket to be written before moving without one.
+    ticket_timeout_ms: int = Field(default=2000, ge=100, le=10_000, strict=True)
 
     @model_validator(mode="after")
     def _keys_differ(self) -> Self:
@@ -119,6 +121,8 @@ class DivertOffer(StrictModel):
     confirm_key: Key = "1"
     timeout_ms: int = Field(default=5000, ge=1000, le=60_000, strict=True)
     kind: Kind = Kind.CONSULTATION
+    # How long a caller waits for the linkage ticket to be written before moving without one.
+    ticket_timeout_ms: int = Field(default=2000, ge=100, le=10_000, strict=True)
     target: DialplanTarget = "hb-trunk,12345,1"
     back_target: DialplanTarget = "hb-queue,110370800,1"
     # QUEUE_PRIO of a caller who did not confirm: back in the queue ahead of later callers.

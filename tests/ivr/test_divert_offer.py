@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from bridge.ivr_wiring import IvrTickets
 from ivr.divert_110 import add_divert_route
+from ivr.linkage import LinkageTickets
 from ivr.prompts import DivertOffer
 from routing.tickets import Direction, Kind, TicketStatus, Urgency
 from telephony.agi.routes import AgiRoutes
@@ -28,7 +29,7 @@ def tickets(redis_client: aioredis.Redis) -> IvrTickets:
 
 
 async def run_divert(
-    call: ScriptedCall, tickets: IvrTickets | BrokenTickets, offer: DivertOffer | None = None
+    call: ScriptedCall, tickets: LinkageTickets, offer: DivertOffer | None = None
 ) -> FastAgiServer:
     routes = AgiRoutes()
     add_divert_route(routes, offer or DivertOffer(), tickets)

@@ -22,7 +22,7 @@ from bridge.ivr_wiring import IvrTickets
 from bridge.tickets import TicketStore
 from bridge.transfers.config import TransferConfig
 from ivr.entry_12345 import add_entry_route
-from ivr.linkage import LinkageOpening
+from ivr.linkage import LinkageOpening, LinkageTickets
 from ivr.prompts import EntryMenu, IvrConfig, IvrConfigError, load_ivr_config, parse_ivr_config
 from routing.tickets import Direction, Kind, TicketStatus, Urgency
 from telephony.agi.routes import AgiRoutes
@@ -147,7 +147,7 @@ class BrokenTickets:
 
 
 async def run_entry(
-    call: ScriptedCall, tickets: IvrTickets | BrokenTickets, menu: EntryMenu | None = None
+    call: ScriptedCall, tickets: LinkageTickets, menu: EntryMenu | None = None
 ) -> FastAgiServer:
     routes = AgiRoutes()
     add_entry_route(routes, menu or EntryMenu(), tickets)
@@ -219,6 +219,21 @@ async def test_nine_still_reaches_110_when_the_ticket_store_is_down() -> None:
     call = entry_call("9")
     await run_entry(call, broken)
     assert len(broken.asked) == 1 and broken.asked[0].urgent
+    assert call.variables["HB_ROUTE"] == "hb-trunk,110,1"
+    assert "LINKAGE_TICKET" not in call.variables
+
+
+class SlowTickets:
+    """A ticket service that never answers (Redis hanging)."""
+
+    async def open(self, opening: LinkageOpening) -> str:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+async def test_nine_does_not_wait_for_a_hanging_ticket_store() -> None:
+    call = entry_call("9")
+    await run_entry(call, SlowTickets(), EntryMenu(ticket_timeout_ms=100))
     assert call.variables["HB_ROUTE"] == "hb-trunk,110,1"
     assert "LINKAGE_TICKET" not in call.variables
 
