@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Literal
 
 CentreLevel = Literal["city", "county"]
@@ -375,7 +375,7 @@ def decide(
     routed = frozenset(supported) - donors
     if standing_down:
         routed -= surging
-    lent = {d: _lent_members(config.by_code[d], states[d].members) for d in sorted(donors)}
+    lent = {d: _lent_members(config.by_code[d].max_lend, states[d].members) for d in sorted(donors)}
 
     actions: list[Action] = []
     for code in sorted(routed - previous.routed):
@@ -555,17 +555,10 @@ def _choose_donors(
     return frozenset(donors)
 
 
-def lendable_count(centre: CentrePolicy, seats: int) -> int:
-    """How many members a donor with `seats` logged-in members lends (the lend cap)."""
-    return min(centre.max_lend, seats)
-
-
-@lru_cache(maxsize=1024)  # the same few (centre, members) pairs come back every tick
-def _lent_members(centre: CentrePolicy, members: tuple[str, ...]) -> tuple[str, ...]:
-    """The last members in queue order, always the same ones: with strategy `linear` own callers
-    ring the first members first, which keeps the lent ones free for longer."""
-    count = lendable_count(centre, len(members))
-    return members[len(members) - count :] if count else ()
+def _lent_members(max_lend: int, members: tuple[str, ...]) -> tuple[str, ...]:
+    """The last `max_lend` members in queue order, always the same ones: with strategy `linear`
+    own callers ring the first members first, which keeps the lent ones free for longer."""
+    return members[max(0, len(members) - max_lend) :]
 
 
 def _loans(
