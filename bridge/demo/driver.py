@@ -4,8 +4,9 @@ One AMI session per PBX. A citizen is `Originate Local/<exten>@from-pstn` whose 
 `Wait` (the phone held to the ear); the ;2 half runs the administrator's dialplan into a
 queue. When the caller's patience runs out while still queued, or the call-taker's handle
 time ends, the driver hangs up the citizen's half. A planned agent press is `PlayDTMF` of the
-feature code, one digit at a time, on the call-taker's channel (the queue's bridged member
-leg, trace 09), which is how a one-key transfer starts from a phone.
+feature code, one digit at a time, on the phone's half (;2) of the call-taker's member leg,
+as trace 09 does it: the digits reach the bridged ;1 half, where the feature runs and a
+one-key transfer starts, as from a real phone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from bridge.demo.desk import AgentDesks
 from bridge.demo.tally import DemoTally
 from telephony.ami.client import AMIClient
 from telephony.ami.errors import AMIError
@@ -56,6 +58,7 @@ class LiveCall:
     citizen: str = ""  # the ;1 channel name
     queue: str = ""  # the queue it last joined
     answered: bool = False
+    pressed: bool = False  # the call-taker's planned keys are pressed once per call
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
     def cancel_timers(self) -> None:
@@ -73,8 +76,10 @@ class TrafficDriver:
         pbx_of_queue: Mapping[str, str],
         time_scale: float,
         tally: DemoTally,
+        desks: AgentDesks | None = None,
     ) -> None:
         self.clients = clients
+        self.desks = desks
         self.pbx_of_queue = pbx_of_queue
         self.time_scale = time_scale
         self.tally = tally
@@ -161,13 +166,15 @@ class TrafficDriver:
         queued_half = call.citizen.removesuffix(";1") + ";2"
         self._spawn(self._act(call.pbx, "Hangup", Channel=queued_half))
 
-    def _press(self, pbx: str, channel: str, digits: str) -> None:
+    def _press(self, pbx: str, queue: str, channel: str, digits: str) -> None:
         self.tally.presses += 1
-        self._spawn(self._play_digits(pbx, channel, digits))
+        self._spawn(self._play_digits(pbx, queue, channel, digits))
 
-    async def _play_digits(self, pbx: str, channel: str, digits: str) -> None:
+    async def _play_digits(self, pbx: str, queue: str, channel: str, digits: str) -> None:
+        if self.desks is not None:
+            await self.desks.prepare(queue, channel)
         for digit in digits:
-            await self._act(pbx, "PlayDTMF", Channel=channel, Digit=digit, Duration="100")
+            await self._act(pbx, "PlayDTMF", Channel=channel, Digit=digit)
 
     # -- events --------------------------------------------------------------------------
     def _on_event(self, pbx: str, event: Event) -> None:
@@ -218,15 +225,18 @@ class TrafficDriver:
         if call is None:
             return
         call.cancel_timers()
-        first_answer = not call.answered and call.queue == call.planned.entry
         call.answered = True
         self._later(call, call.planned.handle_time, partial(self._hang_up, call))
-        if not first_answer:
-            return  # the receiving side of a transfer does not transfer again
+        if call.pressed:
+            return  # back from a failed transfer, or answered after one: no second press
+        call.pressed = True
         for press in call.planned.presses:
             if press.side == "agent" and press.delay < call.planned.handle_time:
-                agent = event.dest_channel
-                self._later(call, press.delay, partial(self._press, pbx, agent, press.digits))
+                # The phone's side of the member leg (;2) sends the digits into the bridged
+                # ;1 half, where the member gosub armed the feature (trace 09).
+                agent = event.dest_channel.removesuffix(";1") + ";2"
+                press_now = partial(self._press, pbx, event.queue, agent, press.digits)
+                self._later(call, press.delay, press_now)
 
 
 def _key(pbx: str, uniqueid: str) -> str:

@@ -25,7 +25,7 @@ PATIENCE_MEAN_S = 75.0
 OCCUPANCY = 0.55
 # A few calls turn out to belong to the other hotline: the call-taker presses *8 this many
 # seconds after answering, on this share of calls.
-TRANSFER_SHARE = {"q12345": 0.10, "q110-city": 0.08}
+TRANSFER_SHARE = {"q12345": 0.15, "q110-city": 0.15}
 TRANSFER_AFTER_S = 20.0
 
 

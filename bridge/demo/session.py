@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import aiohttp
-
+from bridge.demo.bridge_api import BridgeApi, ticket_summary
+from bridge.demo.desk import AgentDesks
 from bridge.demo.driver import TrafficDriver
 from bridge.demo.profile import demo_profile
 from bridge.demo.stack import DemoStack
@@ -43,32 +43,18 @@ class DemoOptions:
 
 
 @dataclass
-class BridgeFigures:
-    """The latest GET /api/queues answer: the bridge's own metrics, as a monitor reads them."""
-
-    body: dict[str, Any] | None = None
-    problem: str = "not read yet"
-
-    def early_release_rates(self) -> dict[str, float]:
-        if self.body is None:
-            return {}
-        return {
-            row["queue"]: row["windows"]["today"]["early_release_rate"]
-            for row in self.body.get("queues", [])
-        }
-
-
-@dataclass
 class DemoRun:
     options: DemoOptions
     out: TextIO
     stack: DemoStack = field(init=False)
     tally: DemoTally = field(default_factory=DemoTally)
-    bridge: BridgeFigures = field(default_factory=BridgeFigures)
+    bridge: BridgeApi = field(init=False)
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    _said_no_tickets: bool = False
 
     def __post_init__(self) -> None:
         self.stack = DemoStack(self.options.config_file, self.options.time_scale)
+        self.bridge = BridgeApi("", "", "")
 
     async def run(self) -> dict[str, Any]:
         """The whole run; the `--json` summary."""
@@ -78,6 +64,8 @@ class DemoRun:
         try:
             self._say("hotline-bridge demo: starting Redis, two emulated PBXs and the bridge...")
             await self.stack.start()
+            stack = self.stack
+            self.bridge = BridgeApi(stack.http_base, stack.monitor_token, stack.supervisor_token)
             return await self._play()
         finally:
             await self.stack.stop()
@@ -89,14 +77,15 @@ class DemoRun:
         code = self.stack.settings.feature_codes.one_key_transfer
         profile = demo_profile(self.stack.queues, self.options.traffic_s, code)
         pbx_of_queue = {queue.name: queue.pbx for queue in self.stack.queues}
+        desks = AgentDesks(self.stack.http_base, self.stack.desk_tokens)
         driver = TrafficDriver(
-            self.stack.clients, pbx_of_queue, self.options.time_scale, self.tally
+            self.stack.clients, pbx_of_queue, self.options.time_scale, self.tally, desks
         )
         self._say(self._intro())
         self._announce_surges(profile, driver)
         tasks = [
             asyncio.create_task(driver.play(iter_calls(profile, self.options.seed))),
-            asyncio.create_task(self._poll_bridge()),
+            asyncio.create_task(self._poll_bridge(driver)),
         ]
         try:
             await self._show(driver)
@@ -105,14 +94,18 @@ class DemoRun:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await driver.stop()
-        await self._read_bridge()
+        await self._read_bridge(driver)
         extra = {
             "time_scale": self.options.time_scale,
             "seed": self.options.seed,
             "interrupted": self.stop_requested.is_set(),
-            "bridge_queues": self.bridge.body or self.bridge.problem,
+            "bridge_queues": self.bridge.queues or self.bridge.problem,
         }
-        return self.tally.summary(driver.now(), extra)
+        summary = self.tally.summary(driver.now(), extra)
+        if self.bridge.tickets:
+            # The bridge's own list is the truth about tickets; the AMI view only sees ids.
+            summary["tickets"] = [ticket_summary(t) for t in self.bridge.tickets.values()]
+        return summary
 
     def _announce_surges(self, profile: TrafficProfile, driver: TrafficDriver) -> None:
         """A line when each surge starts and ends (its effect shows in the table)."""
@@ -173,25 +166,30 @@ class DemoRun:
             f"{options.traffic_s / 60:g} min of traffic, seed {options.seed}."
         )
 
-    async def _poll_bridge(self) -> None:
+    async def _poll_bridge(self, driver: TrafficDriver) -> None:
         while True:
-            await self._read_bridge()
+            await self._read_bridge(driver)
             await asyncio.sleep(BRIDGE_POLL_S)
 
-    async def _read_bridge(self) -> None:
-        url = f"{self.stack.http_base}/api/queues"
-        headers = {"Authorization": f"Bearer {self.stack.monitor_token}"}
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
-                session.get(url, headers=headers) as response,
-            ):
-                if response.status != 200:
-                    self.bridge.problem = f"GET /api/queues answered {response.status}"
-                    return
-                self.bridge.body = await response.json()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self.bridge.problem = f"GET /api/queues failed: {type(exc).__name__}: {exc}"
+    async def _read_bridge(self, driver: TrafficDriver) -> None:
+        await self.bridge.read_queues()
+        new = await self.bridge.read_tickets()
+        if self.bridge.tickets_missing and not self._said_no_tickets:
+            self._said_no_tickets = True
+            self.tally.note(
+                driver.now(),
+                "note",
+                "this build of the bridge serves no ticket API (GET /api/tickets: 404): "
+                "one-key presses reach no transfer service yet",
+            )
+        for ticket in new:
+            shown = ticket_summary(ticket)
+            self.tally.note(
+                driver.now(),
+                "ticket",
+                f"{shown['id']} {shown['kind'] or ''} {shown['from']} -> {shown['to']} "
+                f"({shown['status']})",
+            )
 
 
 async def run_demo(options: DemoOptions, out: TextIO | None = None) -> dict[str, Any]:

@@ -58,6 +58,8 @@ class DemoStack:
     clients: dict[str, AMIClient] = field(default_factory=dict)
     queues: list[DemoQueue] = field(default_factory=list)
     monitor_token: str = ""
+    supervisor_token: str = ""
+    desk_tokens: dict[str, str] = field(default_factory=dict)  # queue -> its desk's token
 
     async def start(self) -> None:
         try:
@@ -136,8 +138,14 @@ class DemoStack:
             self.environ[pbx.secret_env] = self._secret(pbx.name)
         for token in settings.api_tokens:
             self.environ.setdefault(token.token_env, secrets.token_urlsafe(24))
+            value = self.environ[token.token_env]
             if token.role == "monitor":
-                self.monitor_token = self.environ[token.token_env]
+                self.monitor_token = value
+            if token.role == "supervisor":
+                self.supervisor_token = value
+            if token.platform is not None:
+                for queue in settings.platform(token.platform).queues:
+                    self.desk_tokens[queue.name] = value
 
     async def _wait_for_bridge(self) -> None:
         """Until the bridge's AMI sessions are logged in: traffic before that goes unseen."""

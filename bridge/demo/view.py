@@ -9,7 +9,7 @@ from bridge.demo.tally import DemoTally, Happening
 CLEAR_SCREEN = "\x1b[H\x1b[J"
 EVENT_LINES_SHOWN = 12
 HEADER = (
-    f"{'queue':<13} {'centre':<10} {'wait':>4} {'longest':>7} {'offered':>7} "
+    f"{'queue':<13} {'centre':<12} {'wait':>4} {'longest':>7} {'offered':>7} "
     f"{'answered':>8} {'early rel':>9} {'rate':>6} {'bridge':>6}"
 )
 
@@ -37,7 +37,7 @@ def queue_table(
         bridge = (bridge_rates or {}).get(name)
         bridge_text = "-" if bridge is None else f"{bridge:.1%}"
         lines.append(
-            f"{name:<13} {_fit(centre_names.get(name, ''), 10)} {len(queue.waiting):>4} "
+            f"{name:<13} {_fit(centre_names.get(name, ''), 12)} {len(queue.waiting):>4} "
             f"{clock_text(queue.longest_wait(now)):>7} {queue.offered:>7} {queue.answered:>8} "
             f"{queue.early_releases:>9} {queue.early_release_rate:>6.1%} {bridge_text:>6}"
         )
