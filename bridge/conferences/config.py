@@ -27,7 +27,6 @@ class ConferenceConfig(BaseModel):
     # QUEUE_PRIO of a caller handed to a queue at the end: it waits at the head.
     handover_priority: int = Field(default=10, ge=1, le=1_000_000)
     # Prompts the agent hears after a key (files on the PBX, no extension).
-    prompt_started: str = "hotline-bridge/threeparty-started"
     prompt_failed: str = "hotline-bridge/threeparty-failed"
     prompt_decision: str = "hotline-bridge/decision-recorded"
     prompt_decision_failed: str = "hotline-bridge/decision-failed"

@@ -49,19 +49,29 @@ DRAFT = AgentDraft(kind=Kind.HELP, summary="小区门口井盖丢失", target="1
 
 
 def lab_config(folder: Path) -> Path:
-    """The lab PBX plus the shipped three-party contexts, copied verbatim."""
-    source = LAB_CONFIG / "pbx-1"
-    for item in source.iterdir():
+    """The lab PBX plus the shipped three-party contexts and feature code, copied verbatim;
+    the queue member gosub arms the feature on the agent's leg as the shipped one does."""
+    for item in (LAB_CONFIG / "pbx-1").iterdir():
         shutil.copy(item, folder / item.name)
     shipped = (SHIPPED / "extensions.conf").read_text(encoding="utf-8")
     sections = [
         re.search(rf"^\[{name}\]\n(?:(?!^\[).*\n)*", shipped, re.MULTILINE)
-        for name in ("hb-conf", "hb-conf-caller")
+        for name in ("hb-conf", "hb-conf-caller", "hb-threeparty")
     ]
-    with (folder / "extensions.conf").open("a", encoding="utf-8") as extensions:
-        for found in sections:
-            assert found is not None
-            extensions.write("\n" + found.group(0))
+    extensions = (folder / "extensions.conf").read_text(encoding="utf-8")
+    extensions = extensions.replace("[globals]\n", "[globals]\nBRIDGE_AGI = 127.0.0.1:4573\n")
+    extensions = extensions.replace(
+        "Set(DYNAMIC_FEATURES=linkage_transfer)",
+        "Set(DYNAMIC_FEATURES=linkage_transfer#hb_threeparty)",
+    )
+    for found in sections:
+        assert found is not None
+        extensions += "\n" + found.group(0)
+    (folder / "extensions.conf").write_text(extensions, encoding="utf-8")
+    feature = re.search(r"^hb_threeparty => .*$", (SHIPPED / "features.conf").read_text(), re.M)
+    assert feature is not None
+    with (folder / "features.conf").open("a", encoding="utf-8") as features:
+        features.write(feature.group(0) + "\n")
     return folder
 
 
@@ -101,9 +111,14 @@ async def connected(
 
 @contextlib.asynccontextmanager
 async def emulated(
-    redis: aioredis.Redis, folder: Path, config: ConferenceConfig
+    redis: aioredis.Redis, folder: Path, config: ConferenceConfig, agi_port: int = 4573
 ) -> AsyncIterator[World]:
-    pbx = EmulatedPBX.from_config_dir(lab_config(folder), name=PBX, time_scale=10.0)
+    pbx = EmulatedPBX.from_config_dir(
+        lab_config(folder),
+        name=PBX,
+        time_scale=10.0,
+        agi_redirect={("127.0.0.1", 4573): ("127.0.0.1", agi_port)},
+    )
     await pbx.start()
     try:
         async with connected(redis, pbx, config) as world:
