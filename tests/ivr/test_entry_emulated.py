@@ -4,8 +4,10 @@ pressing 2 joins q12345 with HB_KIND 求助 and QUEUE_PRIO 5 and an agent answer
 stays silent reaches an agent too; with the bridge unreachable (trace 12) the dialplan's
 fallback puts the caller in q12345. The emulator has no sound files but `beep` and no PJSIP
 phones, so the prompts are `beep` and the seats are Local members (as in the lab traces).
-Pressing 9 leaves over the IAX2 trunk, which the emulator does not have: its ticket and
-HB_ROUTE are covered over FastAGI in test_entry_menu.py.
+Pressing 9 leaves over the IAX2 trunk, which the emulator does not have: there the test shows
+`[hb-trunk]` reached with the urgent ticket and, the trunk failing, the dialplan bringing the
+caller back to the head of q12345 (never dropped); the ticket itself is checked over FastAGI
+in test_entry_menu.py.
 """
 
 from __future__ import annotations
@@ -90,10 +92,15 @@ class Watched:
 
 
 def header(event: Event, name: str) -> str:
+    """An AMI header by its name, from a typed event (by field alias) or a generic one."""
     fields = getattr(event, "fields", None)
     if isinstance(fields, dict):
         return str(fields.get(name, ""))
-    return str(getattr(event, name.lower(), ""))
+    for field_name, info in type(event).model_fields.items():
+        if info.alias == name:
+            return str(getattr(event, field_name))
+    extra = getattr(event, "headers", None)  # a UserEvent's own headers
+    return str(extra.get(name, "")) if isinstance(extra, dict) else ""
 
 
 def phone_of(channel: str) -> str:
@@ -213,3 +220,26 @@ async def test_an_unreachable_bridge_falls_back_to_the_12345_queue(
         await world.joined("q12345")
         await world.answered("q12345")
         assert world.watched.named("AGIExecStart") == []
+
+
+async def test_key_9_tries_the_110_trunk_and_a_failed_trunk_keeps_the_caller(
+    tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    async with emulated(CONFIGS / "pbx-12345", tmp_path, entry_routes(redis_client)) as world:
+        await world.call("12345")
+        caller = await world.press_at_prompt("9")
+        failed = await world.watched.first(
+            "UserEvent", lambda e: header(e, "UserEvent") == "LinkageTrunkFailed"
+        )
+        # [hb-trunk] dialled IAX2/to110/110 with the ticket, and says the dial failed.
+        assert header(failed, "Channel") == caller
+        ticket_id = header(failed, "Ticket")
+        assert ticket_id.startswith("LK-")
+        joined = await world.joined("q12345")
+        assert header(joined, "Channel") == caller
+        assert getattr(joined, "variables", {}).get("LINKAGE_TICKET") == ticket_id
+        assert getattr(joined, "variables", {}).get("HB_KIND") == "报警"
+        prio = await world.client.action("Getvar", Channel=caller, Variable="QUEUE_PRIO")
+        assert prio.get("Value") == "10"
+    ticket = await ticket_store(redis_client).get(ticket_id)
+    assert ticket.urgency.value == "urgent"
