@@ -59,7 +59,10 @@ class ScopeClassifier:
         hits = sorted(found.rules, key=lambda m: -m.rule.weight)
         notes: list[str] = []
         route, confidence = _decide_route(hits, opinion, notes)
-        urgent = self._decide_urgent(hits, opinion, route, notes)
+        model_danger = self._model_sees_danger(route, hits, opinion, notes)
+        if model_danger is not None:
+            route = model_danger
+        urgent = model_danger is not None or self._decide_urgent(hits, opinion, route, notes)
         kind = _decide_kind(hits, opinion, route, caller_kind, notes)
         if found.district:
             notes.append(f"district {found.district} from {found.place}")
@@ -72,6 +75,29 @@ class ScopeClassifier:
             reasons=tuple(RuleHit(m.rule.id, m.matched, m.rule.description) for m in hits),
             notes=tuple(notes),
         )
+
+    def _model_sees_danger(
+        self, route: Route, hits: Sequence[RuleMatch], opinion: ModelOpinion, notes: list[str]
+    ) -> Route | None:
+        """Safety first for danger the rules have no word for: if the model's danger detector
+        is above its (low) threshold, a 12345 answer becomes 110 or a three-party call, urgent.
+        None when the route stands."""
+        if route is not Route.HOTLINE_12345:
+            return None
+        settings = self._rulebook.settings
+        # Cues are the rule book's urgency words (正在, 刚才…), not the model's own urgency,
+        # which would count the same n-grams twice.
+        cued = any(m.rule.urgent and not m.urgency_withdrawn for m in hits)
+        threshold = settings.danger_threshold_with_cues if cued else settings.danger_threshold
+        if opinion.danger < threshold:
+            return None
+        police = opinion.route.get(Route.POLICE_110, 0.0)
+        safe = Route.POLICE_110 if police > opinion.route.get(Route.BOTH, 0.0) else Route.BOTH
+        cues = " with urgency cues" if cued else ""
+        notes.append(
+            f"safety: model danger {opinion.danger:.2f} >= {threshold:.2f}{cues} overrides 12345"
+        )
+        return safe
 
     def _decide_urgent(
         self, hits: Sequence[RuleMatch], opinion: ModelOpinion, route: Route, notes: list[str]

@@ -19,6 +19,15 @@ from threadpoolctl import threadpool_limits
 from routing.scope.cases import LabelledCase
 from routing.scope.decision import Kind, Route
 
+_SAFE_ROUTES = frozenset({Route.POLICE_110, Route.BOTH})
+
+
+def is_urgent_danger(case: LabelledCase) -> bool:
+    """The danger detector's label: life or property at risk now, for 110 or a three-party
+    call (fire and ambulance emergencies have their own channels)."""
+    return case.urgent and case.route in _SAFE_ROUTES
+
+
 _L = TypeVar("_L", Route, Kind, bool)
 
 
@@ -29,6 +38,7 @@ class ModelOpinion:
     route: Mapping[Route, float]
     kind: Mapping[Kind, float]
     urgent: float
+    danger: float = 0.0  # probability of "urgent, for 110 or a three-party call"
 
 
 class _Head(Generic[_L]):
@@ -78,6 +88,11 @@ class NgramModel:
             self._route = _Head(features, [c.route for c in cases], regularization, seed)
             self._kind = _Head(features, [c.kind for c in cases], regularization, seed)
             self._urgent = _Head(features, [c.urgent for c in cases], regularization, seed)
+            # A binary head of its own: the route head spreads danger over 110 and `both`
+            # (and confuses it with 119/120); this one learns "danger for the police" alone.
+            self._danger = _Head(
+                features, [is_urgent_danger(c) for c in cases], regularization, seed
+            )
 
     def predict(self, text: str) -> ModelOpinion:
         features = self._vectorizer.transform([text])
@@ -85,4 +100,5 @@ class NgramModel:
             route=self._route.probabilities(features),
             kind=self._kind.probabilities(features),
             urgent=self._urgent.probabilities(features).get(True, 0.0),
+            danger=self._danger.probabilities(features).get(True, 0.0),
         )

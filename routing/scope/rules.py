@@ -91,6 +91,13 @@ class Settings:
     """Thresholds of the blend between rules and model (see docs/classifier.md)."""
 
     urgent_threshold: float = 0.5
+    # The model's danger detector: probability of "urgent and for 110 or a three-party call"
+    # at which a request the vote gave to 12345 goes to 110 or `both` instead. Low on purpose:
+    # a wrong three-party call costs a minute, a missed emergency costs a life.
+    danger_threshold: float = 0.5
+    # The same, when a rule voting urgent also fired (正在, 刚才…): unsure + danger cues is
+    # enough.
+    danger_threshold_with_cues: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -262,7 +269,7 @@ def _parse_settings(raw: Any, source: str) -> Settings:
         raise ScopeRulesError(f"{source}: [settings]: must be a table")
     defaults = Settings()
     values: dict[str, float] = {}
-    for key in ("urgent_threshold",):
+    for key in ("urgent_threshold", "danger_threshold", "danger_threshold_with_cues"):
         value = raw.get(key, getattr(defaults, key))
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
             raise ScopeRulesError(f"{source}: [settings] {key}: must be between 0 and 1")
