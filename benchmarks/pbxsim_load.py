@@ -3,7 +3,7 @@ every event. Reports the emulator's clock lag (how late its timers fire: p50/p99
 the AMI events per second it emitted.
 
     python -m benchmarks pbxsim_load [--callers 300] [--queues 13] [--agents 8]
-                                     [--duration 30] [--time-scale 1]
+                                     [--duration 30] [--time-scale 1] [--ramp 3]
 """
 
 from __future__ import annotations
@@ -82,12 +82,14 @@ async def probe_lag(samples: list[float], stop: asyncio.Event) -> None:
 
 
 async def originate_all(
-    port: int, extens: list[str], callers: int
+    port: int, extens: list[str], callers: int, ramp: float
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Send every Originate on one connection, kept open (and drained) while measuring."""
+    """Send the Originates on one connection over `ramp` seconds; the connection stays open
+    (and drained) while measuring."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"Action: Login\r\nUsername: bench\r\nSecret: bench\r\n\r\n")
     for n in range(callers):
+        await asyncio.sleep(ramp / callers)
         exten = extens[n % len(extens)]
         writer.write(
             (
@@ -117,7 +119,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         probing = asyncio.create_task(probe_lag(samples, stop))
         started = time.monotonic()
         cpu_started = time.process_time()
-        reader, writer = await originate_all(pbx.ami_port, extens, args.callers)
+        reader, writer = await originate_all(pbx.ami_port, extens, args.callers, args.ramp)
         draining = asyncio.create_task(_drain(reader))
         await asyncio.sleep(args.duration)
         peak_channels = len(pbx.channels)
@@ -149,11 +151,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--talk", type=int, default=20, help="seconds an agent talks")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds measured")
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument(
+        "--ramp", type=float, default=3.0, help="seconds over which the callers arrive"
+    )
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
     print(
         f"pbxsim_load: {args.callers} callers, {args.queues} queues x {args.agents} agents, "
-        f"{args.duration:.0f} s at time scale {args.time_scale:g}"
+        f"{args.duration:.0f} s at time scale {args.time_scale:g}, arrivals over {args.ramp:g} s"
     )
     for key, value in result.items():
         print(f"  {key:16s} {value:10.1f}")

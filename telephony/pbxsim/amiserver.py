@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -48,6 +49,11 @@ class AMISession:
     def send(self, headers: Headers) -> None:
         if not self.closed:
             self.writer.write(encode(headers))
+
+    def send_bytes(self, data: bytes) -> None:
+        """An already encoded message (an event encoded once for every session)."""
+        if not self.closed:
+            self.writer.write(data)
 
     def respond(self, action: Action, response: str, message: str | None = None) -> None:
         headers: Headers = [("Response", response)]
@@ -197,6 +203,7 @@ class AMISession:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def privilege_text(category: int) -> str:
     from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS
 

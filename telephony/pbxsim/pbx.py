@@ -9,7 +9,7 @@ from pathlib import Path
 
 from telephony.pbxsim import conf
 from telephony.pbxsim.amiserver import ActionSpec, AMISession, privilege_text
-from telephony.pbxsim.amiwire import Headers
+from telephony.pbxsim.amiwire import Headers, encode
 from telephony.pbxsim.channels import Channel
 from telephony.pbxsim.clock import Clock
 from telephony.pbxsim.conference import Conference
@@ -215,9 +215,11 @@ class EmulatedPBX:
             ("SystemName", self.name),
             *headers,
         ]
+        data: bytes | None = None
         for session in list(self.ami_sessions):
             if session.wants(bit):
-                session.send(message)
+                data = data if data is not None else encode(message)
+                session.send_bytes(data)
 
     def broadcast_security(self, message: Headers) -> None:
         bit = PERMISSION_FLAGS["security"]

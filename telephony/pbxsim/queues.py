@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,7 @@ class Member:
     wrapuptime: int = 0
     ringing: bool = False  # being rung by a caller of some queue right now
 
-    @property
+    @functools.cached_property
     def device(self) -> str:
         """The device whose state drives this member: the state interface without options
         (`Local/agent101@agents/n` -> `Local/agent101@agents`)."""
