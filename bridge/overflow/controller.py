@@ -112,14 +112,17 @@ class OverflowController:
         self._attached: AMIClient | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     # --- component ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
         # Loans stay on the PBX: a restarted bridge recovers them (or hands them back).
+        self._stopping.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -136,13 +139,16 @@ class OverflowController:
         }
 
     async def _run(self) -> None:
-        while True:
+        # The flag, not only the cancellation, ends the loop: a library awaited inside a tick
+        # may swallow a CancelledError.
+        while not self._stopping.is_set():
             try:
                 await self.tick()
             except Exception as error:  # a bad tick must never end the loop
                 self.last_error = f"tick failed: {error}"
                 log.exception("overflow tick failed")
-            await asyncio.sleep(self.settings.tick_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.tick_s)
 
     # --- properties for the route-110 AGI step and the API -----------------------------
 
