@@ -21,6 +21,7 @@ import uvloop
 from bridge.ivr_wiring import install_ivr
 from bridge.json_logging import configure_logging
 from bridge.monitoring.wiring import install_monitor
+from bridge.overflow.wiring import install_overflow
 from bridge.service import CallbackComponent, RedisComponent, Service
 from bridge.settings import (
     MissingSecretError,
@@ -148,6 +149,7 @@ def build_service(settings: Settings, config_file: str) -> Service:
     install_ivr(service, agi_routes)
     service.add(fastagi_component(settings, agi_routes))
     install_monitor(service)
+    install_overflow(service)  # only when [overflow] enabled
     return service
 
 

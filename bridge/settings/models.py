@@ -211,6 +211,22 @@ class MonitoringSettings(StrictModel):
         )
 
 
+class OverflowSettings(StrictModel):
+    """[overflow]: the surge-overflow controller on the 110 PBX (docs/overflow-actuation.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    pbx: str = Field(default="pbx-110", min_length=1)  # the [[pbx]] whose queues it manages
+    # Centres, neighbours, lend caps and thresholds: the scenario file the simulation runs.
+    scenario: str = Field(default="config/scenarios/jining-surge.toml", min_length=1)
+    tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    # After POST /api/overflow/release: no automatic support for this long (default: hold_s).
+    release_hold_seconds: float | None = Field(default=None, ge=0)
+    # Move callers already waiting in a routed centre's own queue to its aid queue.
+    withdraw_waiting: bool = True
+
+
 class Settings(StrictModel):
     timezone: str = "Asia/Shanghai"
     city: CityArea
@@ -226,6 +242,7 @@ class Settings(StrictModel):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     shutdown: ShutdownSettings = Field(default_factory=ShutdownSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    overflow: OverflowSettings = Field(default_factory=OverflowSettings)
 
     @field_validator("timezone")
     @classmethod
