@@ -9,11 +9,14 @@ import logging
 import sys
 from typing import Any
 
+from bridge.demo.phones import DemoConfigError
 from bridge.demo.session import DemoOptions, run_demo
 from bridge.demo.stack import DemoStartError
 from bridge.json_logging import configure_logging
 from bridge.local_redis import RedisStartError
 from bridge.settings import SettingsError, config_path
+from telephony.ami.errors import AMIError
+from telephony.pbxsim.traffic import TrafficError
 
 DEFAULT_DURATION_S = 75.0
 DEFAULT_TIME_SCALE = 16.0  # 75 s of wall time = 20 minutes of traffic
@@ -78,9 +81,14 @@ def demo_command(args: argparse.Namespace) -> int:
     )
     try:
         summary = asyncio.run(run_demo(options))
-    except (SettingsError, DemoStartError, RedisStartError) as exc:
+    except (SettingsError, DemoConfigError, TrafficError) as exc:
+        # The bridge config, a PBX config folder or the traffic they imply.
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT if isinstance(exc, SettingsError) else EXIT_FAILED
+        return EXIT_BAD_INPUT
+    except (DemoStartError, RedisStartError, AMIError, OSError) as exc:
+        # A piece that could not start, e.g. a port taken.
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     return 0

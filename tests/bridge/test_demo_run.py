@@ -40,23 +40,26 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _processes_mentioning(text: str) -> list[str]:
+def _processes_using(folder: Path) -> list[str]:
+    """Processes whose command line names `folder` or that run inside it (redis-server
+    rewrites its command line but keeps its data dir as working directory)."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = str((proc / "cwd").resolve())
         except OSError:
             continue
-        if text in cmdline:
-            found.append(f"{proc.name}: {cmdline}")
+        if str(folder) in cmdline or cwd.startswith(str(folder)):
+            found.append(f"{proc.name}: {cmdline} (in {cwd})")
     return found
 
 
 def _assert_nothing_left(tmp_path: Path) -> None:
     assert list((tmp_path / "tmp").iterdir()) == []
-    assert _processes_mentioning(str(tmp_path / "tmp")) == []
+    assert _processes_using(tmp_path / "tmp") == []
 
 
 def test_json_run_shows_every_queue_working_and_cleans_up(tmp_path: Path) -> None:
