@@ -21,7 +21,7 @@ from bridge.conferences.config import ConferenceConfig
 from bridge.conferences.model import Conference, Member
 from bridge.conferences.store import ConferenceStore
 from bridge.screenpop.hub import LinkedCall, ScreenPopHub
-from bridge.tickets import TicketStore
+from bridge.tickets import TicketNotFound, TicketStore
 from bridge.transfers.drafts import agent_id_of
 from bridge.transfers.outcomes import PbxLink
 from routing.conference_rules import Acceptance, Role, Step, after_leave, decide
@@ -341,7 +341,7 @@ class RoomKeeper:
             await self.tickets.transition(conference.ticket_id, status, by=by, note=note)
         except IllegalTransition as exc:
             log.info("ticket not moved", extra={"ticket": conference.ticket_id, "error": str(exc)})
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, TicketNotFound) as exc:
             log.error("ticket not moved", extra={"ticket": conference.ticket_id, "error": str(exc)})
 
     # --- after a restart -------------------------------------------------------------------
@@ -352,7 +352,11 @@ class RoomKeeper:
         for conference in await self.store.active():
             self.rooms[conference.id] = conference
             async with self.lock(conference.id):
-                outcomes[conference.id] = await self._recover_one(conference)
+                try:
+                    outcomes[conference.id] = await self._recover_one(conference)
+                except (RedisError, OSError, AMIError) as exc:
+                    # One room's trouble must not keep the others from being picked up.
+                    outcomes[conference.id] = f"skipped: {type(exc).__name__}: {exc}"
         return outcomes
 
     async def _recover_one(self, conference: Conference) -> str:
