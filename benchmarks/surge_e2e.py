@@ -346,10 +346,13 @@ def main(argv: list[str]) -> int:
         print(f"error: the scenario has no city centre {CITY_CODE}", file=sys.stderr)
         return 2
     chosen: list[PolicyName] = ["isolated", "bridge"] if args.policy == "both" else [args.policy]
-    emulated = {
-        p: asyncio.run(run_once(scenario, args.seed, args.time_scale, args.warmup, p == "bridge"))
-        for p in chosen
-    }
+    emulated = {}
+    for policy in chosen:
+        print(f"emulating {policy} at {args.time_scale}x ...", file=sys.stderr, flush=True)
+        emulated[policy] = asyncio.run(
+            run_once(scenario, args.seed, args.time_scale, args.warmup, policy == "bridge")
+        )
+    print(f"simulating {args.replications} replications ...", file=sys.stderr, flush=True)
     simulated = compare(scenario, args.seed, range(args.replications), chosen)
     result = {
         "scenario": scenario.name,

@@ -145,11 +145,15 @@ def build_service(settings: Settings, config_file: str) -> Service:
     for pbx in settings.pbx:
         service.add(AmiComponent(pbx))
     # Call flows (ivr/) add their AGI routes here as they land; `ping` and `echo` prove the path.
+    # Only when [overflow] enabled; its routing flag decides route-110's queue during a surge.
+    overflow = install_overflow(service)
     agi_routes = diagnostic_routes()
-    install_ivr(service, agi_routes)
+    if overflow is None:
+        install_ivr(service, agi_routes)
+    else:
+        install_ivr(service, agi_routes, choose_110_queue=overflow.aid_target)
     service.add(fastagi_component(settings, agi_routes))
     install_monitor(service)
-    install_overflow(service)  # only when [overflow] enabled
     return service
 
 

@@ -19,6 +19,7 @@ from bridge.overflow.audit import AuditLog
 from bridge.overflow.config import load_scenario, pbx_overflow_config
 from bridge.overflow.controller import ControllerSettings, OverflowController
 from bridge.overflow.snapshot import QueueView
+from ivr.route_110 import choose_queue
 from routing.overflow import LendMember, OverflowConfig, ReturnMember, StartSupport
 from telephony.ami.client import ActionResult, AMIClient
 from telephony.ami.errors import AMITimeout
@@ -143,6 +144,9 @@ async def test_surge_borrows_answers_and_returns(
     lends = [a for a in plan.actions if isinstance(a, LendMember) and a.loan.queue == AID]
     assert lends and {a.loan.donor for a in lends} >= {"370811", "370800"}
     assert controller.aid_target(SURGED) == "aid110370883"
+    # What the route-110 AGI step sets as HB_QUEUE for new calls, with the district kept.
+    assert choose_queue(SURGED, controller.aid_target) == "aid110370883"
+    assert choose_queue("370811", controller.aid_target) is None
     assert await redis_client.hget("hb:overflow:routing", SURGED) == b"aid110370883"
 
     # The borrowed members are in the aid queue with the planned penalties...
