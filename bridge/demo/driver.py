@@ -214,7 +214,9 @@ class TrafficDriver:
         if call is None:
             return
         if call.answered and call.queue and call.queue != event.queue:
-            self.tally.transferred(now, call.queue, event.queue, event.caller_id_num, ticket)
+            self.tally.transferred(
+                now, call.queue, event.queue, event.caller_id_num, ticket, event.uniqueid
+            )
         call.cancel_timers()
         call.queue, call.answered = event.queue, False
         self._later(call, call.planned.patience, partial(self._give_up, call, event.queue))

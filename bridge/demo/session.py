@@ -101,6 +101,9 @@ class DemoRun:
             "interrupted": self.stop_requested.is_set(),
             "bridge_queues": self.bridge.queues or self.bridge.problem,
         }
+        self.tally.link_tickets(
+            {t["uniqueid"]: t["id"] for t in self.bridge.tickets.values() if t.get("uniqueid")}
+        )
         summary = self.tally.summary(driver.now(), extra)
         if self.bridge.tickets:
             # The bridge's own list is the truth about tickets; the AMI view only sees ids.

@@ -48,6 +48,7 @@ class DemoTally:
     calls_placed: int = 0
     presses: int = 0
     new_happenings: list[Happening] = field(default_factory=list)
+    _transfer_calls: list[str] = field(default_factory=list)  # caller Uniqueid per transfer
 
     def queue(self, name: str) -> QueueTally:
         found = self.queues.get(name)
@@ -94,14 +95,24 @@ class DemoTally:
         self.tickets[ticket] = {"ticket": ticket, "caller": mask(caller), "queues": [queue]}
         self.note(at, "ticket", f"linkage ticket {ticket} travels with {mask(caller)} to {queue}")
 
-    def transferred(self, at: float, origin: str, target: str, caller: str, ticket: str) -> None:
+    def transferred(
+        self, at: float, origin: str, target: str, caller: str, ticket: str, uniqueid: str = ""
+    ) -> None:
         self.transfers.append(
             {"from": origin, "to": target, "caller": mask(caller), "ticket": ticket or None}
         )
-        shown = ticket or "no ticket"
+        self._transfer_calls.append(uniqueid)
+        shown = ticket or "ticket id not on the channel"
         self.note(
             at, "transfer", f"one-key transfer {origin} -> {target} ({mask(caller)}, {shown})"
         )
+
+    def link_tickets(self, ticket_by_uniqueid: dict[str, str]) -> None:
+        """Name the ticket of each transfer whose channel did not show it, from the bridge's
+        list (a ticket records the caller's Uniqueid)."""
+        for transfer, uniqueid in zip(self.transfers, self._transfer_calls, strict=True):
+            if transfer["ticket"] is None and uniqueid in ticket_by_uniqueid:
+                transfer["ticket"] = ticket_by_uniqueid[uniqueid]
 
     def summary(self, emulated_seconds: float, extra: dict[str, Any]) -> dict[str, Any]:
         queues = {

@@ -46,7 +46,7 @@ async def test_prepared_config_runs_on_the_emulator_with_local_seats(
 
 def test_prepare_refuses_a_folder_without_asterisk_files(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DemoConfigError, match="no extensions.conf"):
+    with pytest.raises(DemoConfigError, match=r"no extensions\.conf"):
         prepare_pbx_dir(tmp_path / "empty", tmp_path / "copy")
 
 
@@ -119,19 +119,24 @@ def test_tally_counts_and_summarises() -> None:
     assert tally.queues["q1"].longest_wait(12.0) == 10.0
     tally.left("q1", "c")
     tally.ticket_seen(20.0, "LK-1", "q2", "13812345678")
-    tally.transferred(20.0, "q1", "q2", "13812345678", "LK-1")
+    tally.transferred(20.0, "q1", "q2", "13812345678", "LK-1", "u-1")
+    tally.transferred(25.0, "q2", "q3", "13812345678", "", "u-2")
+    tally.transferred(26.0, "q2", "q3", "13912345678", "", "u-3")
+    tally.link_tickets({"u-2": "LK-2", "u-1": "LK-9"})
     summary = tally.summary(30.0, {"seed": 1})
     q1 = summary["queues"]["q1"]
     assert (q1["offered"], q1["answered"], q1["early_releases"]) == (3, 1, 1)
     assert q1["early_release_rate"] == pytest.approx(1 / 3, abs=1e-4)
     assert q1["waiting_at_end"] == 0
     assert summary["transfers"] == [
-        {"from": "q1", "to": "q2", "caller": "138****5678", "ticket": "LK-1"}
+        {"from": "q1", "to": "q2", "caller": "138****5678", "ticket": "LK-1"},
+        {"from": "q2", "to": "q3", "caller": "138****5678", "ticket": "LK-2"},
+        {"from": "q2", "to": "q3", "caller": "139****5678", "ticket": None},
     ]
     assert summary["tickets"][0]["ticket"] == "LK-1"
     assert summary["seed"] == 1
     kinds = [h.kind for h in tally.take_new()]
-    assert kinds == ["early_release", "ticket", "transfer"]
+    assert kinds == ["early_release", "ticket", "transfer", "transfer", "transfer"]
     assert tally.take_new() == []
 
 

@@ -56,5 +56,10 @@ async def test_presses_become_tickets_and_a_county_transfer(
     # City 110's desk drafts alternate: county 370883 (属地) first.
     assert ("110 city 370800", "110 county 370883") in ends, summary["tickets"]
     assert all(t["kind"] in ("报警", "求助") for t in summary["tickets"])
-    moves = {(t["from"], t["to"]) for t in summary["transfers"]}
-    assert ("q110-city", "q110-370883") in moves, summary["transfers"]
+    ticket_ids = {t["id"] for t in summary["tickets"]}
+    county = [
+        t for t in summary["transfers"] if (t["from"], t["to"]) == ("q110-city", "q110-370883")
+    ]
+    assert county, summary["transfers"]
+    # Each such transfer is tied to one of the bridge's tickets.
+    assert all(t["ticket"] in ticket_ids for t in county), county
