@@ -329,6 +329,63 @@ async def test_the_other_side_not_answering_leaves_the_caller_with_the_first_age
         assert now.state == "talking" and not now.answered
 
 
+async def test_the_caller_hanging_up_while_110_rings_stops_the_ringing(
+    redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with emulated(redis_client, tmp_path, ConferenceConfig()) as world:
+        for agent in ("agent111", "agent112"):
+            await world.client.action(
+                "QueuePause", Queue="q110-city", Interface=f"Local/{agent}@agents/n", Paused="true"
+            )
+        conference, caller = await start(world)
+        await eventually(lambda: _count(world, conference.id, 2), "caller and agent in the room")
+        await until(
+            lambda: any(
+                c.name.startswith("Local/110@inbound") for c in world.live.channels.values()
+            ),
+            "the 110 queue is being rung",
+        )
+        await world.client.action("Hangup", Channel=caller)
+        final = await ended(world, conference.id)
+        assert any("the caller left" in note for note in final.notes)
+        await until(
+            lambda: (
+                not any(
+                    c.name.startswith("Local/110@inbound") for c in world.live.channels.values()
+                )
+            ),
+            "nothing keeps ringing at 110",
+        )
+        ticket = await world.transfers.store.get(conference.ticket_id)
+        assert ticket.status is TicketStatus.TRANSFER_FAILED
+        history = await world.transfers.store.history(conference.ticket_id)
+        assert "before city-110 answered" in history[-1].note
+
+
+async def test_by_config_the_two_left_stay_together(
+    redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    config = ConferenceConfig(keep_in_room_after_agent_leaves=True)
+    async with emulated(redis_client, tmp_path, config) as world:
+        conference, caller = await start(world)
+        conference = await three_in_room(world, conference.id)
+        await world.conferences.service.decide(conference.id, HOTLINE, "12345-01", POLICE)
+        # 110 accepts, yet its agent leaves first: the caller stays with the 12345 agent.
+        other = conference.member_by_role(Role.OTHER_AGENT)
+        assert other is not None
+        await world.client.action("Hangup", Channel=other.channel)
+
+        async def accepted() -> bool:
+            return (await world.conference(conference.id)).acceptance is not None
+
+        await eventually(accepted, "the acceptance is recorded")
+        await eventually(lambda: _count(world, conference.id, 2), "two left in the room")
+        now = await world.conference(conference.id)
+        assert now.state == "talking"
+        assert {m.role for m in now.in_room()} == {Role.CALLER, Role.ORIGIN_AGENT}
+        assert caller in await room_members(world, conference.id)
+
+
 async def test_api_removing_the_other_agent_hands_the_caller_to_110_when_110_accepts(
     redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
