@@ -9,14 +9,14 @@ import logging
 import sys
 from typing import Any
 
+from bridge.demo.logs import install_log_counter
 from bridge.demo.phones import DemoConfigError
 from bridge.demo.session import DemoOptions, run_demo
 from bridge.demo.stack import DemoStartError
-from bridge.json_logging import configure_logging
 from bridge.local_redis import RedisStartError
 from bridge.settings import SettingsError, config_path
 from telephony.ami.errors import AMIError
-from telephony.pbxsim.traffic import TrafficError
+from telephony.pbxsim.traffic import Surge, TrafficError, parse_surge
 
 DEFAULT_DURATION_S = 75.0
 DEFAULT_TIME_SCALE = 16.0  # 75 s of wall time = 20 minutes of traffic
@@ -33,6 +33,13 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
     return value
+
+
+def _surge(text: str) -> Surge:
+    try:
+        return parse_surge(text)
+    except TrafficError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: Any) -> None:
@@ -62,6 +69,19 @@ def register(subparsers: Any) -> None:
         "--json", action="store_true", help="print only one JSON summary object at the end"
     )
     parser.add_argument(
+        "--surge",
+        type=_surge,
+        action="append",
+        metavar="[QUEUE:]FACTORx@START+SECONDS",
+        help="replace the default surge (q110-370883 at 5x through the middle half), in "
+        "emulated seconds, e.g. q110-370883:5x@300+600; repeat for several",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print the bridge's log lines (JSON, INFO and up) to stderr",
+    )
+    parser.add_argument(
         "--config",
         metavar="FILE",
         help="bridge config (default: $HOTLINE_CONFIG, else config/jining.toml)",
@@ -70,7 +90,7 @@ def register(subparsers: Any) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    configure_logging("ERROR")
+    log_counter = install_log_counter(args.verbose)
     options = DemoOptions(
         config_file=config_path(args.config),
         duration_s=args.duration,
@@ -78,9 +98,10 @@ def demo_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         json=args.json,
         live=sys.stdout.isatty() and not args.json,
+        surges=None if args.surge is None else tuple(args.surge),
     )
     try:
-        summary = asyncio.run(run_demo(options))
+        summary = asyncio.run(run_demo(options, log_counter=log_counter))
     except (SettingsError, DemoConfigError, TrafficError) as exc:
         # The bridge config, a PBX config folder or the traffic they imply.
         print(f"error: {exc}", file=sys.stderr)

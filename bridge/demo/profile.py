@@ -56,21 +56,27 @@ def entry_for(queue: DemoQueue, feature_code: str) -> Entry:
 
 
 def demo_profile(
-    queues: list[DemoQueue], traffic_seconds: float, feature_code: str = "*8"
+    queues: list[DemoQueue],
+    traffic_seconds: float,
+    feature_code: str = "*8",
+    surges: tuple[Surge, ...] | None = None,
 ) -> TrafficProfile:
-    """`traffic_seconds` of emulated traffic; 370883 at 5× through its middle half."""
+    """`traffic_seconds` of emulated traffic. Surges: as given, else 370883 at 5× through
+    the middle half of the run."""
     entries = tuple(entry_for(queue, feature_code) for queue in queues)
-    surges: tuple[Surge, ...] = ()
-    if any(queue.name == SURGED_QUEUE for queue in queues):
-        surges = (
-            Surge(
-                5.0,
-                start=traffic_seconds * 0.25,
-                duration=traffic_seconds * 0.5,
-                entry=SURGED_QUEUE,
-            ),
-        )
+    if surges is None:
+        surges = default_surges(queues, traffic_seconds)
     return TrafficProfile(entries, traffic_seconds, surges)
+
+
+def default_surges(queues: list[DemoQueue], traffic_seconds: float) -> tuple[Surge, ...]:
+    if not any(queue.name == SURGED_QUEUE for queue in queues):
+        return ()
+    return (
+        Surge(
+            5.0, start=traffic_seconds * 0.25, duration=traffic_seconds * 0.5, entry=SURGED_QUEUE
+        ),
+    )
 
 
 def exten_for_queue(name: str) -> str:

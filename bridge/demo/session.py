@@ -17,11 +17,12 @@ from typing import Any, TextIO
 from bridge.demo.bridge_api import BridgeApi, ticket_summary
 from bridge.demo.desk import AgentDesks
 from bridge.demo.driver import TrafficDriver
+from bridge.demo.logs import LogCounter
 from bridge.demo.profile import demo_profile
 from bridge.demo.stack import DemoStack
 from bridge.demo.tally import DemoTally
 from bridge.demo.view import CLEAR_SCREEN, event_lines, screen
-from telephony.pbxsim.traffic import TrafficProfile, iter_calls
+from telephony.pbxsim.traffic import Surge, TrafficProfile, iter_calls
 
 REFRESH_S = 1.0
 PLAIN_TABLE_EVERY_S = 15.0
@@ -36,6 +37,7 @@ class DemoOptions:
     seed: int
     json: bool
     live: bool  # redraw the screen (a terminal) rather than print line by line
+    surges: tuple[Surge, ...] | None = None  # None: the demo's default surge at 370883
 
     @property
     def traffic_s(self) -> float:
@@ -49,6 +51,7 @@ class DemoRun:
     stack: DemoStack = field(init=False)
     tally: DemoTally = field(default_factory=DemoTally)
     bridge: BridgeApi = field(init=False)
+    log_counter: LogCounter = field(default_factory=LogCounter)
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     _said_no_tickets: bool = False
 
@@ -75,7 +78,7 @@ class DemoRun:
     async def _play(self) -> dict[str, Any]:
         assert self.stack.settings is not None
         code = self.stack.settings.feature_codes.one_key_transfer
-        profile = demo_profile(self.stack.queues, self.options.traffic_s, code)
+        profile = demo_profile(self.stack.queues, self.options.traffic_s, code, self.options.surges)
         pbx_of_queue = {queue.name: queue.pbx for queue in self.stack.queues}
         desks = AgentDesks(self.stack.http_base, self.stack.desk_tokens)
         driver = TrafficDriver(
@@ -100,6 +103,7 @@ class DemoRun:
             "seed": self.options.seed,
             "interrupted": self.stop_requested.is_set(),
             "bridge_queues": self.bridge.queues or self.bridge.problem,
+            "bridge_log": self.log_counter.summary(),
         }
         self.tally.link_tickets(
             {t["uniqueid"]: t["id"] for t in self.bridge.tickets.values() if t.get("uniqueid")}
@@ -148,6 +152,7 @@ class DemoRun:
                 self._say(self._screen(driver))
         if not self.options.json and not self.options.live:
             self._say(self._screen(driver))
+        self._say(self.log_counter.line())
 
     def _screen(self, driver: TrafficDriver) -> str:
         names = self.stack.centre_names()
@@ -195,6 +200,10 @@ class DemoRun:
             )
 
 
-async def run_demo(options: DemoOptions, out: TextIO | None = None) -> dict[str, Any]:
-    """Run the demo, printing to `out` (stdout when None); the `--json` summary."""
-    return await DemoRun(options, out or sys.stdout).run()
+async def run_demo(
+    options: DemoOptions, out: TextIO | None = None, log_counter: LogCounter | None = None
+) -> dict[str, Any]:
+    """Run the demo, printing to `out` (stdout when None); the `--json` summary. Log records
+    reach the summary when `log_counter` is installed on the root logger."""
+    run = DemoRun(options, out or sys.stdout, log_counter=log_counter or LogCounter())
+    return await run.run()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
+from bridge.demo.logs import LogCounter
 from bridge.demo.phones import PHONES_CONTEXT, DemoConfigError, prepare_pbx_dir, seats_in
 from bridge.demo.profile import (
     SURGED_QUEUE,
@@ -16,7 +18,7 @@ from bridge.demo.profile import (
 from bridge.demo.tally import DemoTally, mask
 from bridge.demo.view import queue_table, screen
 from telephony.pbxsim import EmulatedPBX
-from telephony.pbxsim.traffic import TrafficError, plan_calls
+from telephony.pbxsim.traffic import TrafficError, parse_surge, plan_calls
 
 ASTERISK = Path(__file__).resolve().parents[2] / "config" / "asterisk"
 
@@ -82,6 +84,14 @@ def test_profile_surges_370883_and_plans_agent_transfers() -> None:
     in_surge = sum(1 for t in surged if 300 <= t < 900)
     # Half the time at five times the rate: far more than half the calls.
     assert in_surge > 2 * (len(surged) - in_surge)
+
+
+def test_profile_takes_given_surges_instead() -> None:
+    surge = parse_surge("q110-city:3x@0+60")
+    assert demo_profile(_queues(), 600.0, surges=(surge,)).surges == (surge,)
+    assert demo_profile(_queues(), 600.0, surges=()).surges == ()
+    with pytest.raises(TrafficError, match="unknown entry 'q-nowhere'"):
+        demo_profile(_queues(), 600.0, surges=(parse_surge("q-nowhere:2x@0+60"),))
 
 
 def test_profile_rate_follows_the_seats() -> None:
@@ -156,3 +166,27 @@ def test_view_shows_each_queue_and_the_latest_events() -> None:
     text = screen(tally, 70.0, 1200.0, {})
     assert "01:10 / 20:00" in text
     assert "[01:05] early_release" in text and "138****5678" in text
+
+
+def test_log_counter_counts_warnings_and_errors_by_message() -> None:
+    counter = LogCounter()
+    logger = logging.getLogger("tests.demo.counter")
+    logger.addHandler(counter)
+    try:
+        for _ in range(3):
+            logger.error("prompt %s cannot be played", "menu")
+        logger.warning("slow")
+        logger.info("not counted")
+    finally:
+        logger.removeHandler(counter)
+    summary = counter.summary()
+    assert (summary["errors"], summary["warnings"]) == (3, 1)
+    assert summary["most_frequent"][0] == {
+        "level": "ERROR",
+        "logger": "tests.demo.counter",
+        "msg": "prompt menu cannot be played",
+        "count": 3,
+    }
+    assert counter.line() == (
+        "bridge log: 3 errors, 1 warnings; most frequent (3x): prompt menu cannot be played"
+    )

@@ -140,6 +140,7 @@ def test_sigterm_stops_everything(tmp_path: Path) -> None:
     [
         (["--duration", "0"], "--duration: '0' must be greater than 0"),
         (["--time-scale", "fast"], "--time-scale: 'fast' is not a number"),
+        (["--surge", "370883 5x"], "--surge: surge '370883 5x' is not [ENTRY:]FACTORx@START"),
     ],
 )
 def test_bad_options_are_named(
