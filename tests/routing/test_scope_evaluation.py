@@ -79,7 +79,9 @@ def test_cross_validated_figures_on_dev_with_our_examples_always_in_training() -
     report = cross_validate(load_rulebook(RULES), load_cases(DEV), load_cases(EXAMPLES), 5, 0)
     assert len(report.outcomes) == 160
     assert report.danger_recall == 1.0
-    assert report.platform_accuracy >= 0.97
+    # 99.4 % before the danger detector: its low threshold sends three 12345 dev cases to 110
+    # (safety first costs a few points here; see docs/classifier.md).
+    assert report.platform_accuracy >= 0.96
     assert report.kind_accuracy >= 0.91
     assert report.urgent_accuracy >= 0.98
     assert report.district_accuracy >= 0.98
@@ -87,9 +89,9 @@ def test_cross_validated_figures_on_dev_with_our_examples_always_in_training() -
 
 def test_cross_validated_figures_on_our_examples_with_dev_always_in_training() -> None:
     report = cross_validate(load_rulebook(RULES), load_cases(EXAMPLES), load_cases(DEV), 5, 0)
-    assert report.danger_recall >= 0.98
-    assert report.platform_accuracy >= 0.92
-    assert report.kind_accuracy >= 0.81
+    assert report.danger_recall == 1.0
+    assert report.platform_accuracy >= 0.93
+    assert report.kind_accuracy >= 0.85
     assert report.urgent_accuracy >= 0.95
 
 
