@@ -118,19 +118,22 @@ def after_leave(
     accepting: Role | None,
     *,
     keep_in_room: bool,
+    ringing: bool = False,
 ) -> Step:
     """What to do once `left` has left and `remaining` are still in the room.
 
     `accepting` is the role of the agent whose platform accepts (None: not decided, e.g. the
     other side never answered). `keep_in_room` keeps caller and the remaining agent together
-    even when that agent is not the accepting side.
+    even when that agent is not the accepting side. `ringing`: the other side is still being
+    called into the room.
     """
     if left is Role.CALLER or Role.CALLER not in remaining:
         return Step.CLOSE_ROOM  # the caller gone: nobody is left to serve
     agents = [role for role in remaining if role in AGENTS]
     if not agents:
-        # The caller alone in the room must not wait there (nor be dropped): to a queue.
-        return Step.HAND_CALLER
+        # Alone, the caller hears music while the other side is rung and is answered in the
+        # room; otherwise the caller must not wait there (nor be dropped): to a queue.
+        return Step.KEEP if ringing else Step.HAND_CALLER
     if len(agents) > 1 or keep_in_room or accepting is None or agents[0] is accepting:
         return Step.KEEP
     return Step.HAND_CALLER

@@ -24,9 +24,11 @@ the ticket as IAXVAR, exactly like a transferred caller.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from redis.exceptions import RedisError
 
@@ -114,7 +116,10 @@ class ConferenceService:
         existing = await self._running_for(ticket.id)
         if existing is not None:
             return existing  # a retried request: nothing is moved twice
-        await self._check_target(plan)
+        try:
+            await self._check_target(plan)
+        except ConferenceError as exc:
+            await self._refuse(ticket, order.agent, exc)
         conference = await self._new_conference(plan, ticket, caller, agent, order.agent)
         await self._move(conference, caller, agent)
         return conference
@@ -176,6 +181,14 @@ class ConferenceService:
             raise ConferenceError(
                 f"target queue {plan.target_queue} does not exist on {target.name}", status=409
             )
+
+    async def _refuse(self, ticket: Ticket, agent: str, error: ConferenceError) -> NoReturn:
+        """The other platform cannot be called: the ticket says why, nobody was moved."""
+        with contextlib.suppress(IllegalTransition, RedisError, OSError):
+            await self.transfers.store.transition(
+                ticket.id, TicketStatus.TRANSFER_FAILED, by=agent, note=error.reason
+            )
+        raise error
 
     async def _new_conference(
         self, plan: TransferPlan, ticket: Ticket, caller: Channel, agent: Channel, agent_id: str

@@ -253,6 +253,7 @@ class RoomKeeper:
             remaining,
             None if accepting is None else conference.role_of_platform(accepting),
             keep_in_room=self.config.keep_in_room_after_agent_leaves,
+            ringing=not conference.answered and conference.ring_deadline > 0,
         )
         if step is Step.CLOSE_ROOM:
             why = "the caller left" if left is Role.CALLER else "only agents were left"

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from bridge.conferences.config import ConferenceConfig
 from bridge.conferences.model import Conference
-from bridge.conferences.orchestrator import ConferenceOrder
+from bridge.conferences.orchestrator import ConferenceError, ConferenceOrder
 from bridge.conferences.stack import ConferenceStack
 from bridge.transfers.config import TransferConfig
 from bridge.transfers.drafts import AgentDraft
@@ -92,11 +92,14 @@ class World:
 
 @contextlib.asynccontextmanager
 async def connected(
-    redis: aioredis.Redis, pbx: EmulatedPBX, config: ConferenceConfig
+    redis: aioredis.Redis,
+    pbx: EmulatedPBX,
+    config: ConferenceConfig,
+    platforms: list[PlatformEntry] = PLATFORMS,
 ) -> AsyncIterator[World]:
     """A bridge (transfer + conference stacks) logged in to `pbx`."""
     client = AMIClient("127.0.0.1", pbx.ami_port, "bridge", "bridgepass")
-    transfers = TransferStack.build(redis, PLATFORMS, {}, TransferConfig(), [PBX])
+    transfers = TransferStack.build(redis, platforms, {}, TransferConfig(), [PBX])
     conferences = ConferenceStack.build(transfers, config)
     transfers.attach(PBX, client)
     conferences.attach(PBX, client)
@@ -111,7 +114,11 @@ async def connected(
 
 @contextlib.asynccontextmanager
 async def emulated(
-    redis: aioredis.Redis, folder: Path, config: ConferenceConfig, agi_port: int = 4573
+    redis: aioredis.Redis,
+    folder: Path,
+    config: ConferenceConfig,
+    agi_port: int = 4573,
+    platforms: list[PlatformEntry] = PLATFORMS,
 ) -> AsyncIterator[World]:
     pbx = EmulatedPBX.from_config_dir(
         lab_config(folder),
@@ -121,7 +128,7 @@ async def emulated(
     )
     await pbx.start()
     try:
-        async with connected(redis, pbx, config) as world:
+        async with connected(redis, pbx, config, platforms) as world:
             yield world
     finally:
         await pbx.stop()
@@ -383,6 +390,63 @@ async def test_by_config_the_two_left_stay_together(
         now = await world.conference(conference.id)
         assert now.state == "talking"
         assert {m.role for m in now.in_room()} == {Role.CALLER, Role.ORIGIN_AGENT}
+        assert caller in await room_members(world, conference.id)
+
+
+async def test_a_missing_110_queue_is_refused_before_anyone_moves(
+    redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    missing = PlatformEntry(
+        POLICE, "110", "city", "370800", PBX, (QueueEntry("q110-gone", "inbound", "110gone"),)
+    )
+    platforms = [PLATFORMS[0], missing]
+    async with emulated(redis_client, tmp_path, ConferenceConfig(), platforms=platforms) as world:
+        caller = await answered_12345_call(world)
+        agent = world.live.bridged_peer(caller)
+        with pytest.raises(ConferenceError, match="q110-gone does not exist") as refused:
+            await world.conferences.service.start(
+                ConferenceOrder(pbx=PBX, caller_channel=caller, agent="12345-01", draft=DRAFT)
+            )
+        assert refused.value.status == 409
+        assert not world.pbx.conferences and not world.conferences.rooms.rooms
+        assert world.live.bridged_peer(caller) == agent  # still talking, untouched
+        # The ticket created for it says why nothing happened.
+        keys = [k.decode() async for k in redis_client.scan_iter("hb:ticket:LK-*")]
+        (ticket_key,) = [k for k in keys if not k.endswith(":history")]
+        ticket = await world.transfers.store.get(ticket_key.removeprefix("hb:ticket:"))
+        assert ticket.status is TicketStatus.TRANSFER_FAILED
+        history = await world.transfers.store.history(ticket.id)
+        assert "q110-gone does not exist" in history[-1].note
+
+
+async def test_the_first_agent_leaving_while_110_rings_leaves_the_caller_waiting_for_110(
+    redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with emulated(redis_client, tmp_path, ConferenceConfig()) as world:
+        members = [f"Local/{agent}@agents/n" for agent in ("agent111", "agent112")]
+        for member in members:
+            await world.client.action(
+                "QueuePause", Queue="q110-city", Interface=member, Paused="true"
+            )
+        conference, caller = await start(world)
+        await eventually(lambda: _count(world, conference.id, 2), "caller and agent in the room")
+        origin = conference.member_by_role(Role.ORIGIN_AGENT)
+        assert origin is not None
+        await world.client.action("Hangup", Channel=origin.channel)
+        await eventually(lambda: _count(world, conference.id, 1), "the caller alone, waiting")
+        assert (await world.conference(conference.id)).state == "ringing"
+        # A 110 agent becomes free and answers into the room.
+        await world.client.action(
+            "QueuePause", Queue="q110-city", Interface=members[0], Paused="false"
+        )
+        await eventually(lambda: _count(world, conference.id, 2), "caller and 110 agent together")
+
+        async def answered() -> bool:
+            return (await world.conference(conference.id)).answered
+
+        await eventually(answered, "the bridge sees the 110 agent join")
+        now = await world.conference(conference.id)
+        assert {m.role for m in now.in_room()} == {Role.CALLER, Role.OTHER_AGENT}
         assert caller in await room_members(world, conference.id)
 
 

@@ -129,3 +129,9 @@ def test_after_leave(
     left: Role, remaining: set[Role], accepting: Role | None, keep: bool, step: Step
 ) -> None:
     assert after_leave(left, remaining, accepting, keep_in_room=keep) is step
+
+
+def test_a_caller_left_alone_while_the_other_side_rings_waits_for_it() -> None:
+    assert after_leave(A, {C}, None, keep_in_room=False, ringing=True) is Step.KEEP
+    # ...but the caller hanging up still ends it all, ringing or not.
+    assert after_leave(C, {A}, None, keep_in_room=False, ringing=True) is Step.CLOSE_ROOM
