@@ -1,14 +1,15 @@
 """Transfers under way, in Redis, so a restarted bridge can finish or revert them.
 
-Keys: ``hb:transfer:<ticket id>`` (hash of :class:`InFlight`, expires an hour after its
-deadline) and ``hb:transfers:active`` (set of ticket ids). Written before the caller is moved,
-deleted once the outcome is recorded on the ticket.
+Key: ``hb:transfer:<ticket id>`` (string, JSON of :class:`InFlight`, expires an hour after its
+deadline), one SET: it is written on every key press's path, before the caller is moved, so
+it is kept to one cheap command. Deleted once the outcome is on the ticket; a restarted
+bridge finds the rest with SCAN.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+import json
+from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
 
@@ -31,51 +32,32 @@ class InFlight:
     room: str = ""  # consult mode: the three-party room
     consult_channel: str = ""  # consult mode: the originated leg toward the target
 
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
     @classmethod
-    def from_hash(cls, raw: dict[Any, Any]) -> InFlight:
-        data = {_text(k): _text(v) for k, v in raw.items()}
-        known = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-        values["deadline"] = float(values["deadline"])
-        return cls(**values)
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    def from_json(cls, raw: str | bytes) -> InFlight:
+        return cls(**json.loads(raw))
 
 
 class InFlightStore:
     def __init__(self, redis: aioredis.Redis, prefix: str = "hb") -> None:
         self.redis = redis
         self.prefix = prefix
-        self.active_key = f"{prefix}:transfers:active"
 
     def key(self, ticket_id: str) -> str:
         return f"{self.prefix}:transfer:{ticket_id}"
 
     async def save(self, record: InFlight, now: float) -> None:
-        key = self.key(record.ticket_id)
         ttl = max(1, int(record.deadline - now) + KEEP_AFTER_DEADLINE_S)
-        mapping: dict[str | bytes, str] = {k: str(v) for k, v in asdict(record).items()}
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
-            pipe.expire(key, ttl)
-            pipe.sadd(self.active_key, record.ticket_id)
-            await pipe.execute()
+        await self.redis.set(self.key(record.ticket_id), record.to_json(), ex=ttl)
 
     async def delete(self, ticket_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.key(ticket_id))
-            pipe.srem(self.active_key, ticket_id)
-            await pipe.execute()
+        await self.redis.delete(self.key(ticket_id))
 
     async def all(self) -> list[InFlight]:
-        ids = sorted(_text(i) for i in await self.redis.smembers(self.active_key))
-        records = []
-        for ticket_id in ids:
-            raw = await self.redis.hgetall(self.key(ticket_id))
-            if raw:
-                records.append(InFlight.from_hash(raw))
-            else:  # expired long after its deadline: nothing left to finish
-                await self.redis.srem(self.active_key, ticket_id)
-        return records
+        keys = sorted([key async for key in self.redis.scan_iter(match=self.key("*"), count=500)])
+        if not keys:
+            return []
+        values = await self.redis.mget(keys)
+        return [InFlight.from_json(value) for value in values if value is not None]

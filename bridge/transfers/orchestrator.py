@@ -131,15 +131,17 @@ class TransferService:
         if problem:
             await self._refuse(ticket_id, order.agent, problem)
         record = self._record(ticket_id, mode, link, caller, order, plan)
-        transferring = await self._tag(record, order.agent, link, plan)
+        await self._tag(record, order.agent, link)
         expected = {caller.uniqueid, f"{record.room}-2"} if mode == "consult" else {caller.uniqueid}
         # Watch before moving: the caller's QueueCallerJoin may follow the reply at once.
         watch = self.watcher.watch(record, expected)
         problem = await self._move(record, link, plan.entry)
-        started = await _settled(transferring, ticket.ticket)
         if problem:
             self.watcher.discard(watch)
             await self._abandon(record, order.agent, problem)
+        # After the move, not before: the caller need not wait for it (the ticket is safe in
+        # Redis already), and its reply costs the event loop a full ticket to parse.
+        started = await self._transferring(record, order.agent, plan, ticket.ticket)
         return TransferStarted(started, plan, mode, created=True)
 
     # --- steps --------------------------------------------------------------------------
@@ -291,17 +293,8 @@ class TransferService:
             consult_channel=f"{room}-1" if room else "",
         )
 
-    async def _tag(
-        self, record: InFlight, agent: str, link: PbxLink, plan: TransferPlan
-    ) -> asyncio.Task[Ticket]:
-        """Ticket -> transferring (sent now, awaited after the move: it is not needed to move
-        the caller, and the ticket is already safe in Redis); the in-flight record and the
-        caller's LINKAGE_TICKET must be in place before the move."""
-        entry = plan.entry
-        note = f"to {plan.target.id} via {entry.context},{entry.extension} on {entry.pbx}"
-        transferring = asyncio.ensure_future(
-            self.store.transition(record.ticket_id, TicketStatus.TRANSFERRING, by=agent, note=note)
-        )
+    async def _tag(self, record: InFlight, agent: str, link: PbxLink) -> None:
+        """The in-flight record and the caller's LINKAGE_TICKET, both before the move."""
         saved, tagged = await asyncio.gather(
             self.inflight.save(record, self.clock()),
             _ami(
@@ -316,9 +309,21 @@ class TransferService:
         problem = str(saved) if isinstance(saved, BaseException) else ""
         problem = problem or (tagged if isinstance(tagged, str) else str(tagged))
         if problem:
-            await asyncio.gather(transferring, return_exceptions=True)
             await self._abandon(record, agent, f"could not start the transfer: {problem}")
-        return transferring
+
+    async def _transferring(
+        self, record: InFlight, agent: str, plan: TransferPlan, created: Ticket
+    ) -> Ticket:
+        """Ticket -> transferring; as created if the caller's arrival overtook it (legal:
+        created -> queued) or Redis failed (the outcome's own update follows)."""
+        entry = plan.entry
+        note = f"to {plan.target.id} via {entry.context},{entry.extension} on {entry.pbx}"
+        try:
+            return await self.store.transition(
+                record.ticket_id, TicketStatus.TRANSFERRING, by=agent, note=note
+            )
+        except (IllegalTransition, RedisError, OSError):
+            return created
 
     async def _move(self, record: InFlight, link: PbxLink, entry: Entry) -> str:
         """Send the caller on; "" when the PBX took it, else what went wrong."""
@@ -372,15 +377,6 @@ class TransferService:
         except (RedisError, OSError):
             pass  # the in-flight record lets recovery settle it
         raise TransferError(reason, status=502, ticket_id=record.ticket_id)
-
-
-async def _settled(transferring: asyncio.Task[Ticket], created: Ticket) -> Ticket:
-    """The ticket after its move to transferring, or as created if that move was overtaken
-    (the caller already queued) or lost (logged by the store's caller; the outcome fixes it)."""
-    try:
-        return await transferring
-    except (IllegalTransition, RedisError, OSError):
-        return created
 
 
 async def _ami(link: PbxLink, action: str, **headers: str) -> str:

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 WATCHED_EVENTS = ("QueueCallerJoin", "AgentConnect", "QueueCallerAbandon", "Hangup", "UserEvent")
 SYSTEM = "hotline-bridge"
+CLOSE_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass
@@ -89,7 +90,11 @@ class OutcomeWatcher:
         self.clock = clock
         self.watches: dict[str, Watch] = {}
         self._by_uniqueid: dict[str, str] = {}  # expected/queued uniqueid -> ticket id
-        self._busy: set[asyncio.Task[None]] = set()
+        # Events are handled in order by one task of the watcher's own, not inside the AMI
+        # client's subscription task: handling awaits AMI replies and Redis, and the client
+        # must be able to stop its subscription at any moment.
+        self._events: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
 
     # --- registering --------------------------------------------------------------------
 
@@ -115,15 +120,35 @@ class OutcomeWatcher:
             watch.timer.cancel()
 
     async def close(self) -> None:
-        for watch in list(self.watches.values()):
-            if watch.timer is not None:
-                watch.timer.cancel()
+        tasks = [w.timer for w in self.watches.values() if w.timer is not None]
+        if self._worker is not None:
+            tasks.append(self._worker)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # Bounded: Python 3.11's wait_for can swallow a cancel that meets a reply.
+            await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_SECONDS)
         self.watches.clear()
+        self._worker = None
 
     # --- events -------------------------------------------------------------------------
 
+    def offer(self, pbx: str, event: Event) -> None:
+        """Queue one AMI event from `pbx` for handling (a subscription per PBX calls this)."""
+        self._events.put_nowait((pbx, event))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._handle_events())
+
+    async def _handle_events(self) -> None:
+        while True:
+            pbx, event = await self._events.get()
+            try:
+                await self.on_event(pbx, event)
+            except Exception:
+                log.exception("transfer outcome handling failed", extra={"pbx": pbx})
+
     async def on_event(self, pbx: str, event: Event) -> None:
-        """Feed one AMI event from `pbx` (a subscription listener per PBX calls this)."""
+        """Handle one AMI event from `pbx`."""
         if isinstance(event, UserEvent):
             await self._on_user_event(event)
         elif isinstance(event, QueueCallerJoin):

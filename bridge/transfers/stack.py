@@ -65,8 +65,8 @@ class TransferStack:
         link.live.attach(client)
         watcher = self.watcher
 
-        async def outcome(event: Event) -> None:
-            await watcher.on_event(name, event)
+        def outcome(event: Event) -> None:
+            watcher.offer(name, event)
 
         client.subscribe(outcome, WATCHED_EVENTS)
 
