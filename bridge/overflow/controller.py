@@ -108,6 +108,7 @@ class OverflowController:
         self.last_tick: float | None = None
         self.last_error = ""
         self.ticks = 0
+        self.tick_seconds = 0.0  # how long the last tick took (wall clock)
         self._routing_written: dict[str, str] | None = None
         self._attached: AMIClient | None = None
         self._lock = asyncio.Lock()
@@ -134,6 +135,7 @@ class OverflowController:
             "status": "ok" if not self.last_error else "degraded",
             "error": self.last_error,
             "ticks": self.ticks,
+            "last_tick_ms": round(self.tick_seconds * 1000, 1),
             "loans": len(self.state.loans),
             "supported": sorted(self.state.supported),
         }
@@ -164,6 +166,13 @@ class OverflowController:
     # --- one tick ------------------------------------------------------------------------
 
     async def tick(self) -> Plan | None:
+        started = time.perf_counter()
+        try:
+            return await self._tick()
+        finally:
+            self.tick_seconds = time.perf_counter() - started
+
+    async def _tick(self) -> Plan | None:
         async with self._lock:
             view = await self._read_view()
             if view is None:
