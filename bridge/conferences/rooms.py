@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
@@ -278,8 +279,11 @@ class RoomKeeper:
         conference.acceptance = acceptance
         conference.notes.append(f"accepted by {acceptance.platform} ({acceptance.rule.value})")
         await self.save(conference)
+        # When: the agents' last word, or now when a rule decided at the end.
+        said = [v.at for v in conference.votes] if acceptance.by != "rule" else []
+        when = datetime.fromtimestamp(max(said, default=self.clock()), UTC).isoformat()
         note = f"three-party call {conference.id}: {acceptance.rule.value}; decided by "
-        note += f"{acceptance.by}; {acceptance.reason}"
+        note += f"{acceptance.by} at {when}; {acceptance.reason}"
         await self._ticket(conference, TicketStatus.ACCEPTED, acceptance.platform, note)
 
     async def hand_caller(self, conference: Conference, platform: str) -> None:

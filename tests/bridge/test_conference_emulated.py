@@ -14,6 +14,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -246,7 +247,10 @@ async def test_three_party_call_agreed_then_caller_hangs_up(
         ticket = await world.transfers.store.get(conference.ticket_id)
         assert (ticket.status, ticket.accepted_by) == (TicketStatus.ACCEPTED, POLICE)
         history = await world.transfers.store.history(conference.ticket_id)
-        assert "agreed; decided by 12345-01,110-07" in history[-1].note
+        assert "agreed; decided by 12345-01,110-07 at 20" in history[-1].note
+        # "at" is the agents' last word (the 110 agent's decision), before the ending.
+        said_at = history[-1].note.split(" at ", 1)[1].split(";", 1)[0]
+        assert datetime.fromisoformat(said_at) < history[-1].at
         # Nobody is left on a line: the agents' legs were kicked and hung up.
         await until(
             lambda: not any("agent" in c.name for c in world.live.channels.values()),
