@@ -27,6 +27,7 @@ from telephony.pbxsim.traffic import Surge, TrafficProfile, iter_calls
 REFRESH_S = 1.0
 PLAIN_TABLE_EVERY_S = 15.0
 BRIDGE_POLL_S = 2.0
+BRIDGE_SETTLE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,15 @@ class DemoRun:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await driver.stop()
+        # The bridge decides an early release within a second of the event (its grace for
+        # late events): let the last ones land before the final figures.
+        await asyncio.sleep(BRIDGE_SETTLE_S)
         await self._read_bridge(driver)
+        self._say(("" if not self.options.live else CLEAR_SCREEN) + self._screen(driver))
+        self._say(self.log_counter.line())
+        return self._summary(driver)
+
+    def _summary(self, driver: TrafficDriver) -> dict[str, Any]:
         extra = {
             "time_scale": self.options.time_scale,
             "seed": self.options.seed,
@@ -150,9 +159,6 @@ class DemoRun:
             if loop.time() >= next_table:
                 next_table += PLAIN_TABLE_EVERY_S
                 self._say(self._screen(driver))
-        if not self.options.json and not self.options.live:
-            self._say(self._screen(driver))
-        self._say(self.log_counter.line())
 
     def _screen(self, driver: TrafficDriver) -> str:
         names = self.stack.centre_names()
