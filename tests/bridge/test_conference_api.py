@@ -17,6 +17,7 @@ from bridge.conferences.config import ConferenceConfig
 from bridge.conferences.routes import ConferenceRoutes, add_conference_routes
 from bridge.http import RouteTable, create_app
 from bridge.http.auth import TokenBook
+from bridge.http.service_routes import add_service_routes
 from bridge.service import Service
 from bridge.settings import ApiToken, Role
 from routing.tickets import TicketStatus
@@ -50,6 +51,7 @@ def auth(name: str) -> dict[str, str]:
 async def api(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[tuple[Client, World]]:
     async with emulated(redis_client, tmp_path, ConferenceConfig()) as world:
         routes = RouteTable()
+        add_service_routes(routes)
         add_conference_routes(routes, ConferenceRoutes(lambda: world.conferences))
         tokens = TokenBook(
             {
@@ -187,3 +189,13 @@ async def test_bad_input_is_named_and_moves_nobody(api: tuple[Client, World]) ->
     assert stranger.status == 404 and "nobody" in (await stranger.json())["detail"]
     conference = await world.conference(room)
     assert not conference.votes and len(conference.in_room()) == 3
+
+
+async def test_the_openapi_document_has_the_conference_routes(api: tuple[Client, World]) -> None:
+    client, _ = api
+    response = await client.get("/api/openapi.json", headers=auth("desk-110"))
+    assert response.status == 200
+    paths = (await response.json())["paths"]
+    assert set(paths["/api/conferences/{conference_id}"]) == {"get"}
+    assert "delete" in paths["/api/conferences/{conference_id}/members/{member}"]
+    assert "post" in paths["/api/conferences/{conference_id}/decision"]
