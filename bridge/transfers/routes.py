@@ -145,7 +145,7 @@ class TicketRoutes:
         principal = request[PRINCIPAL]
         body = await read_body(request, TransferRequest)
         mine = self._own_platform(principal)
-        source = mine.id if mine is not None else body.source_platform
+        source = _source(mine, body.source_platform)
         draft = AgentDraft.model_validate(body.model_dump(include=set(AgentDraft.model_fields)))
         order = TransferOrder(
             pbx=body.pbx,
@@ -177,7 +177,7 @@ class TicketRoutes:
         principal = request[PRINCIPAL]
         body = await read_body(request, InternetTicketRequest)
         mine = self._own_platform(principal)
-        source = mine.id if mine is not None else body.source_platform
+        source = _source(mine, body.source_platform)
         if source is None:
             raise HttpProblem(422, "invalid", "source_platform: required for this token's role")
         draft = self._internet_draft(body, source)
@@ -289,6 +289,15 @@ class TicketRoutes:
         draft = await read_body(request, AgentDraft)
         await self.stack.drafts.put(agent, draft)
         return web.json_response({"agent": agent, "draft": draft.model_dump(mode="json")})
+
+
+def _source(mine: PlatformEntry | None, asked: str | None) -> str | None:
+    """An agent token acts for its own platform only; others say which one."""
+    if mine is None:
+        return asked
+    if asked is not None and asked != mine.id:
+        raise HttpProblem(403, "forbidden", f"source_platform: this token acts for {mine.id}")
+    return mine.id
 
 
 def _parties(ticket: Ticket) -> set[tuple[str, str, str]]:

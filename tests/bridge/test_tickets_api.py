@@ -493,3 +493,17 @@ async def test_a_transfer_by_uniqueid_and_its_retry(api: tuple[Client, World]) -
     assert (first.status, one["target_queue"], one["created"]) == (202, "q12345", True)
     assert (two["ticket_id"], two["created"]) == (one["ticket_id"], False)
     assert len(world.pbx["pbx-110"].named("Redirect")) == 1
+
+
+async def test_an_agent_token_cannot_act_for_another_platform(api: tuple[Client, World]) -> None:
+    client, world = api
+    body = internet("web-x", source_platform="110-370883")
+    reply = await client.post("/api/tickets", json=body, headers=auth("desk-110"))
+    assert (reply.status, (await reply.json())["detail"]) == (
+        403,
+        "source_platform: this token acts for 110-370800",
+    )
+    transfer = {"pbx": "pbx-110", "uniqueid": "c1", "agent": "a", "source_platform": "110-370883"}
+    moved = await client.post("/api/transfers", json=transfer, headers=auth("desk-110"))
+    assert moved.status == 403
+    assert await ticket_keys(world) == []
