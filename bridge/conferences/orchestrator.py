@@ -361,12 +361,16 @@ class ConferenceService:
         return await self.decide(conference.id, mine, agent, platform)
 
     async def remove(self, room: str, who: str) -> Member:
-        """Kick a member (by role or uniqueid); the room's rules do the rest."""
+        """Kick a member (by role or uniqueid), or stop ringing the other side; the room's
+        rules do the rest."""
         conference = await self._running(room)
         member = next(
             (m for m in conference.in_room() if who in (m.uniqueid, m.role.value, m.channel)),
             None,
         )
+        ringing = not conference.answered and conference.ring_deadline > 0
+        if member is None and ringing and who in (Role.OTHER_AGENT.value, conference.other_leg):
+            return await self._stop_ringing(conference)
         if member is None:
             raise ConferenceError(f"no member {who!r} in conference {room}", status=404)
         problem = await self.rooms.ami(
@@ -375,6 +379,15 @@ class ConferenceService:
         if problem:
             raise ConferenceError(f"PBX refused to remove {member.channel}: {problem}", status=502)
         return member
+
+    async def _stop_ringing(self, conference: Conference) -> Member:
+        """The other side is still being rung: stop calling it (the caller stays with the
+        first agent; its leg's Hangup is handled as not answered)."""
+        channel = self.rooms.leg_name(conference)
+        problem = await self.rooms.ami(conference.pbx, "Hangup", Channel=channel)
+        if problem:
+            raise ConferenceError(f"PBX refused to stop ringing {channel}: {problem}", status=502)
+        return Member(uniqueid=conference.other_leg, channel=channel, role=Role.OTHER_AGENT)
 
     async def _running(self, room: str) -> Conference:
         conference = self.rooms.rooms.get(room)

@@ -29,7 +29,9 @@ from tests.bridge.test_conference_emulated import (
     answered_12345_call,
     emulated,
     ended,
+    eventually,
     three_in_room,
+    until,
 )
 from tests.bridge.test_transfer_orchestration import JINING, SETTINGS
 
@@ -199,3 +201,40 @@ async def test_the_openapi_document_has_the_conference_routes(api: tuple[Client,
     assert set(paths["/api/conferences/{conference_id}"]) == {"get"}
     assert "delete" in paths["/api/conferences/{conference_id}/members/{member}"]
     assert "post" in paths["/api/conferences/{conference_id}/decision"]
+
+
+async def test_removing_the_other_side_while_it_rings_stops_the_ringing(
+    api: tuple[Client, World],
+) -> None:
+    client, world = api
+    for agent in ("agent111", "agent112"):
+        interface = f"Local/{agent}@agents/n"
+        await world.client.action(
+            "QueuePause", Queue="q110-city", Interface=interface, Paused="true"
+        )
+    room, caller = await started(client, world)
+    await until(
+        lambda: any(c.name.startswith("Local/110@inbound") for c in world.live.channels.values()),
+        "the 110 queue is being rung",
+    )
+    removed = await client.delete(
+        f"/api/conferences/{room}/members/other_agent", headers=auth("desk-12345")
+    )
+    assert removed.status == 202
+    assert (await removed.json())["removed"]["channel"].startswith("Local/110@inbound")
+    await until(
+        lambda: (
+            not any(c.name.startswith("Local/110@inbound") for c in world.live.channels.values())
+        ),
+        "nothing rings at 110",
+    )
+    conference = await world.conference(room)
+
+    async def failed() -> bool:
+        ticket = await world.transfers.store.get(conference.ticket_id)
+        return ticket.status is TicketStatus.TRANSFER_FAILED
+
+    await eventually(failed, "the ticket says 110 did not answer")
+    now = await world.conference(room)
+    assert now.state == "talking" and not now.answered
+    assert world.live.bridge_of(caller) is not None  # still with the 12345 agent
