@@ -23,6 +23,9 @@ from routing.scope.rules import RuleBook, load_rulebook
 # Without a model (rules alone): 12345 unless a rule says otherwise, as the annex's default.
 _NO_MODEL = ModelOpinion(route={Route.HOTLINE_12345: 0.5}, kind={Kind.HELP: 0.2}, urgent=0.2)
 _EMERGENCY_CHANNELS = frozenset({Route.FIRE_119, Route.MEDICAL_120})
+# Answers that would leave a caller in danger without anyone coming: the danger detector may
+# overrule them (12345 takes non-urgent matters only; 122 and utility lines send no help).
+_NO_HELP_ROUTES = frozenset({Route.HOTLINE_12345, Route.TRAFFIC_122, Route.UTILITY})
 
 # The annex's table: 12345 takes no 报警, 110 takes no 咨询 or 意见建议; the other channels
 # follow the data README (fire is reported, rescue and ambulances are help, 122 takes accident
@@ -80,9 +83,9 @@ class ScopeClassifier:
         self, route: Route, hits: Sequence[RuleMatch], opinion: ModelOpinion, notes: list[str]
     ) -> Route | None:
         """Safety first for danger the rules have no word for: if the model's danger detector
-        is above its (low) threshold, a 12345 answer becomes 110 or a three-party call, urgent.
-        None when the route stands."""
-        if route is not Route.HOTLINE_12345:
+        is above its (low) threshold, a 12345 (or 122, utility) answer becomes 110 or a
+        three-party call, urgent. None when the route stands."""
+        if route not in _NO_HELP_ROUTES:
             return None
         settings = self._rulebook.settings
         # Cues are the rule book's urgency words (正在, 刚才…), not the model's own urgency,
@@ -95,7 +98,8 @@ class ScopeClassifier:
         safe = Route.POLICE_110 if police > opinion.route.get(Route.BOTH, 0.0) else Route.BOTH
         cues = " with urgency cues" if cued else ""
         notes.append(
-            f"safety: model danger {opinion.danger:.2f} >= {threshold:.2f}{cues} overrides 12345"
+            f"safety: model danger {opinion.danger:.2f} >= {threshold:.2f}{cues}"
+            f" overrides {route.value}"
         )
         return safe
 
