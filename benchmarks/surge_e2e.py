@@ -20,8 +20,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +35,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bridge.local_redis import start_redis
+from bridge.local_redis import free_port, start_redis
 from bridge.overflow.audit import AuditLog
 from bridge.overflow.config import (
     CITY_CODE,
@@ -269,54 +272,107 @@ def traffic_plan(scenario: Scenario, warmup_s: float, seed: int) -> tuple[list[P
 
 
 async def run_once(
-    scenario: Scenario, seed: int, time_scale: float, warmup_s: float, with_bridge: bool
+    scenario_path: Path, seed: int, time_scale: float, warmup_s: float, with_bridge: bool
 ) -> dict[str, Any]:
+    """One emulated run. The PBX and the controller each run in their own process, as on a
+    real site: in one event loop a long tick would stall the emulated PBX, and a stall is
+    `time_scale` times longer in emulated seconds."""
+    scenario = load_scenario(scenario_path)
     workdir = Path(tempfile.mkdtemp(prefix="hb-surge-e2e-"))
-    redis_server = start_redis(workdir / "redis") if with_bridge else None
     prepare_110(workdir / "pbx-110")
-    pbx = EmulatedPBX.from_config_dir(workdir / "pbx-110", name="pbx-110", time_scale=time_scale)
-    await pbx.start()
-    secret = manager_secret(pbx)
-    driver_client = AMIClient("127.0.0.1", pbx.ami_port, MANAGER_USER, secret)
-    bridge_client = AMIClient("127.0.0.1", pbx.ami_port, MANAGER_USER, secret)
-    redis = aioredis.Redis.from_url(redis_server.url) if redis_server else None
-    controller = None
+    secret = manager_secret(EmulatedPBX.from_config_dir(workdir / "pbx-110"))
+    port = free_port()
+    redis_server = start_redis(workdir / "redis") if with_bridge else None
+    children: list[subprocess.Popen[bytes]] = []
+    driver_client = AMIClient("127.0.0.1", port, MANAGER_USER, secret)
     started = time.monotonic()
     try:
+        children.append(_spawn_pbx(workdir / "pbx-110", port, time_scale))
+        await _until_listening(port)
         await driver_client.connect()
-        if with_bridge and redis is not None:
-            await bridge_client.connect()
-            controller = OverflowController(
-                pbx_overflow_config(scenario),
-                lambda: bridge_client,
-                lambda: redis,
-                controller_settings(scenario, tick_s=scenario.tick_s / time_scale),
-                clock=pbx.clock.elapsed,
+        if redis_server is not None:
+            children.append(
+                _spawn_controller(scenario_path, port, secret, redis_server.url, time_scale)
             )
-            await controller.start()
+        await asyncio.sleep(1.0)  # the controller logs in and takes its first look
         calls, code_of = traffic_plan(scenario, warmup_s, seed)
         window = (warmup_s, warmup_s + scenario.window_s)
         driver = SurgeDriver(driver_client, time_scale, window)
         await driver.play(calls, code_of)
         await driver.settle(limit_s=600 / time_scale)
-        lent = await _audit_counts(redis) if redis is not None else {}
         await driver.stop()
-    finally:
-        if controller is not None:
-            await controller.stop()
-        await driver_client.close()
-        await bridge_client.close()
-        if redis is not None:
+        audit: dict[str, int] = {}
+        if redis_server is not None:
+            redis = aioredis.Redis.from_url(redis_server.url)
+            audit = await _audit_counts(redis)
             await redis.aclose()
-        await pbx.stop()
+    finally:
+        await driver_client.close()
+        for child in reversed(children):
+            child.terminate()
+            child.wait(timeout=30)
         if redis_server is not None:
             redis_server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     codes = [c.code for c in scenario.centres]
     figures = driver.outcomes.rates(codes, scenario.surged_codes)
     figures["wall_s"] = round(time.monotonic() - started, 1)
-    figures["audit"] = lent
+    figures["audit"] = audit
     return figures
+
+
+def _spawn_pbx(config: Path, port: int, time_scale: float) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "bridge.cli", "pbxsim", "--config", str(config)]
+    command += ["--ami-port", str(port), "--time-scale", str(time_scale), "--name", "pbx-110"]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def _spawn_controller(
+    scenario: Path, port: int, secret: str, redis_url: str, time_scale: float
+) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "benchmarks", "surge_e2e", "--serve-controller"]
+    command += ["--scenario", str(scenario), "--time-scale", str(time_scale)]
+    command += ["--ami-port", str(port), "--redis-url", redis_url]
+    env = {**os.environ, "HB_E2E_AMI_SECRET": secret}
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+async def _until_listening(port: int) -> None:
+    for _ in range(300):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise RuntimeError(f"the emulated PBX never listened on port {port}")
+
+
+async def serve_controller(
+    scenario_path: Path, port: int, redis_url: str, time_scale: float
+) -> None:
+    """The bridge's overflow controller alone, until SIGTERM; its clock runs at the PBX's
+    time scale so rates and hold times are in emulated seconds."""
+    scenario = load_scenario(scenario_path)
+    client = AMIClient("127.0.0.1", port, MANAGER_USER, os.environ["HB_E2E_AMI_SECRET"])
+    redis = aioredis.Redis.from_url(redis_url)
+    origin = time.monotonic()
+    controller = OverflowController(
+        pbx_overflow_config(scenario),
+        lambda: client,
+        lambda: redis,
+        controller_settings(scenario, tick_s=scenario.tick_s / time_scale),
+        clock=lambda: (time.monotonic() - origin) * time_scale,
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await client.connect()
+    await controller.start()
+    await stop.wait()
+    await controller.stop()
+    await client.close()
+    await redis.aclose()
 
 
 async def _audit_counts(redis: aioredis.Redis) -> dict[str, int]:
@@ -336,7 +392,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--policy", choices=["bridge", "isolated", "both"], default="both")
     parser.add_argument("--replications", type=int, default=50, help="of the simulation")
     parser.add_argument("--json", action="store_true")
+    # Internal: the controller's own process (started by a run with the bridge).
+    parser.add_argument("--serve-controller", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--ami-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_controller:
+        asyncio.run(
+            serve_controller(Path(args.scenario), args.ami_port, args.redis_url, args.time_scale)
+        )
+        return 0
     try:
         scenario = load_scenario(args.scenario)
     except ValueError as error:
@@ -350,7 +415,9 @@ def main(argv: list[str]) -> int:
     for policy in chosen:
         print(f"emulating {policy} at {args.time_scale}x ...", file=sys.stderr, flush=True)
         emulated[policy] = asyncio.run(
-            run_once(scenario, args.seed, args.time_scale, args.warmup, policy == "bridge")
+            run_once(
+                Path(args.scenario), args.seed, args.time_scale, args.warmup, policy == "bridge"
+            )
         )
     print(f"simulating {args.replications} replications ...", file=sys.stderr, flush=True)
     simulated = compare(scenario, args.seed, range(args.replications), chosen)
