@@ -24,6 +24,7 @@ the ticket as IAXVAR, exactly like a transferred caller.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -110,16 +111,17 @@ class ConferenceService:
         try:
             # The one-key transfer's own steps, so both features agree on origin and path.
             plan = self.transfers._plan(link, caller, transfer)
-            ticket = await self._ticket(plan, caller, transfer)
+            # Both are round trips (Redis, the target PBX): side by side.
+            ticket, refused = await asyncio.gather(
+                self._ticket(plan, caller, transfer), self._target_problem(plan)
+            )
         except TransferError as exc:
             raise ConferenceError(exc.reason, status=exc.status) from None
         existing = await self._running_for(ticket.id)
         if existing is not None:
             return existing  # a retried request: nothing is moved twice
-        try:
-            await self._check_target(plan)
-        except ConferenceError as exc:
-            await self._refuse(ticket, order.agent, exc)
+        if refused is not None:
+            await self._refuse(ticket, order.agent, refused)
         conference = await self._new_conference(plan, ticket, caller, agent, order.agent)
         await self._move(conference, caller, agent)
         return conference
@@ -167,20 +169,20 @@ class ConferenceService:
         found = None if room is None else await self.rooms.store.get(room)
         return found if found is not None and found.state != "ended" else None
 
-    async def _check_target(self, plan: TransferPlan) -> None:
+    async def _target_problem(self, plan: TransferPlan) -> ConferenceError | None:
+        """Why the other platform's queue cannot be called, or None when it can."""
         target = self.transfers.links.get(plan.target.pbx) or PbxLink(
             plan.target.pbx, self.rooms.links[plan.entry.pbx].live
         )
         try:
             exists = await self.transfers._queue_exists(target, plan.target_queue)
         except Exception as exc:  # AMIError or a lost connection: the PBX cannot be asked
-            raise ConferenceError(
-                f"target PBX {target.name} unreachable: {exc}", status=502
-            ) from None
+            return ConferenceError(f"target PBX {target.name} unreachable: {exc}", status=502)
         if not exists:
-            raise ConferenceError(
+            return ConferenceError(
                 f"target queue {plan.target_queue} does not exist on {target.name}", status=409
             )
+        return None
 
     async def _refuse(self, ticket: Ticket, agent: str, error: ConferenceError) -> NoReturn:
         """The other platform cannot be called: the ticket says why, nobody was moved."""
@@ -255,19 +257,25 @@ class ConferenceService:
         note = f"three-party call in room {room} on {conference.pbx}, calling "
         note += f"{conference.other_platform} via {conference.entry_context},"
         note += f"{conference.entry_extension}"
-        try:
-            await self.transfers.store.transition(
+        # The ticket's move and the caller's tag are independent round trips: side by side.
+        moved, tagged = await asyncio.gather(
+            self.transfers.store.transition(
                 conference.ticket_id, TicketStatus.TRANSFERRING, by=_by(conference), note=note
-            )
-        except IllegalTransition as exc:
-            await self._abandon(conference, str(exc))
-        problem = await rooms.ami(
-            conference.pbx,
-            "Setvar",
-            Channel=caller.name,
-            Variable="__LINKAGE_TICKET",
-            Value=conference.ticket_id,
+            ),
+            rooms.ami(
+                conference.pbx,
+                "Setvar",
+                Channel=caller.name,
+                Variable="__LINKAGE_TICKET",
+                Value=conference.ticket_id,
+            ),
+            return_exceptions=True,
         )
+        if isinstance(moved, IllegalTransition | RedisError | OSError):
+            await self._abandon(conference, f"ticket not moved to transferring: {moved}")
+        if isinstance(moved, BaseException):
+            raise moved
+        problem = str(tagged) if isinstance(tagged, BaseException) else tagged
         problem = problem or await rooms.ami(
             conference.pbx,
             "Redirect",
