@@ -53,6 +53,10 @@ class EmulatedPBX:
         self.config = config
         self.dialplan = dialplan
         self.iax = conf.IaxConfig()
+        # PJSIP/<endpoint> queue members: seconds until they answer, and how long they talk
+        # before hanging up (None: until the call is hung up from elsewhere).
+        self.phone_ring_time = 2.0
+        self.phone_talk_time: float | None = None
         self.iax_network = iax_network if iax_network is not None else IAX_NETWORK
         self.features = conf.Features({}, {}, {}, {})
         self.global_vars: dict[str, str] = dict(dialplan.globals)

@@ -13,6 +13,7 @@ from telephony.pbxsim.bridges import Bridge
 from telephony.pbxsim.calls import LocalPair, finish, parse_local, run_until_hangup
 from telephony.pbxsim.channels import CAUSE_NORMAL, STATE_UP, Channel, HungUp
 from telephony.pbxsim.dialplan import split_args
+from telephony.pbxsim.phones import PhoneCall
 from telephony.pbxsim.queues import Member, Queue, QueueEntry
 
 # Cleared at the start of every Queue() call, in this order (trace 02).
@@ -27,7 +28,7 @@ class LeftQueue(Exception):
 @dataclass
 class Answered:
     member: Member
-    pair: LocalPair
+    one: Channel  # the member's leg that gets bridged with the caller
     ring_started: float
 
 
@@ -242,8 +243,10 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
     caller = entry.channel
     pbx = caller.pbx
     tech, _, resource = member.interface.partition("/")
+    if tech.upper() == "PJSIP":
+        return await _ring_phone(state, entry, member, resource)
     if tech.lower() != "local":
-        raise HungUp(f"queue member {member.interface}: only Local/ members are emulated")
+        raise HungUp(f"queue member {member.interface}: only Local/ and PJSIP/ are emulated")
     target = parse_local(resource)
     pair = LocalPair(pbx, target, linkedid=caller.linkedid, dialer=caller)
     one, two = pair.one, pair.two
@@ -311,12 +314,68 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
         ended.cancel()
         outcome.cancel()
         member.ringing = False
-    if pair.outcome.done() and pair.outcome.result() == "ANSWER" and not caller.hangup_requested:
-        return Answered(member, pair, ring_started)
+    answered = pair.outcome.done() and pair.outcome.result() == "ANSWER"
+    return _ring_result(state, caller, member, one, answered, bool(done), ring_started)
+
+
+async def _ring_phone(
+    state: Queue, entry: QueueEntry, member: Member, endpoint: str
+) -> Answered | None:
+    caller = entry.channel
+    pbx = caller.pbx
+    call = PhoneCall(pbx, endpoint, caller)
+    one = call.one
+    member.ringing = True
+    member_headers = [
+        ("Queue", state.name),
+        ("Interface", member.interface),
+        ("MemberName", member.name),
+    ]
+    pbx.emit("AgentCalled", "agent", [*caller.headers(), *one.headers("Dest"), *member_headers])
+    pbx.emit(
+        "DialBegin",
+        "call",
+        [*caller.headers(), *one.headers("Dest"), ("DialString", endpoint)],
+    )
+    ring_started = pbx.clock.now()
+    pbx.spawn(call.run())
+    ended: asyncio.Future[object] = asyncio.ensure_future(caller.ended.wait())
+    outcome: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(call.outcome))
+    try:
+        done, _ = await asyncio.wait(
+            {outcome, ended},
+            timeout=state.config.timeout / pbx.clock.time_scale,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+    finally:
+        ended.cancel()
+        outcome.cancel()
+        member.ringing = False
+    answered = call.outcome.done() and call.outcome.result() == "ANSWER"
+    return _ring_result(state, caller, member, one, answered, bool(done), ring_started)
+
+
+def _ring_result(
+    state: Queue,
+    caller: Channel,
+    member: Member,
+    one: Channel,
+    answered: bool,
+    ended_in_time: bool,
+    ring_started: float,
+) -> Answered | None:
+    if answered and not caller.hangup_requested:
+        return Answered(member, one, ring_started)
     # Caller gone, member busy or no answer in time: drop the member's leg.
+    pbx = caller.pbx
+    member_headers = [
+        ("Queue", state.name),
+        ("Interface", member.interface),
+        ("MemberName", member.name),
+    ]
     one.cause = CAUSE_NORMAL if caller.hangup_requested else 0
     finish(one)
-    if not done:
+    if not ended_in_time:
         pbx.emit(
             "AgentRingNoAnswer",
             "agent",
@@ -480,7 +539,7 @@ async def _connect(
 ) -> None:
     caller = entry.channel
     pbx = caller.pbx
-    member, one = answered.member, answered.pair.one
+    member, one = answered.member, answered.one
     now = pbx.clock.now()
     waited = now - entry.joined
     caller.emit("MusicOnHoldStop", "call")

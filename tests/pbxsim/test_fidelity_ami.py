@@ -29,7 +29,7 @@ TIME_SCALES = {
     "15_originate_sync_and_failures": 2.0,
     "11_queue_withdraw": 2.0,
     # The key press lands 100 ms after a 1 s queue poll; keep the margin on a loaded machine.
-    "10_queue_context_exit": 4.0,
+    "10_queue_context_exit": 2.0,
     # Its durations span several seconds of replay; on a loaded machine the replay's own
     # delays, multiplied by 10, exceeded the one-second tolerance.
     "13_conference_threeparty": 4.0,

@@ -77,3 +77,42 @@ async def test_leastrecent_rings_the_member_idle_longest(tmp_path: Path) -> None
     # Two callers take both members; the third gets the one who finished first.
     assert called[:2] == ["Agent 1", "Agent 2"]
     assert called[2] == "Agent 1"
+
+
+async def test_pjsip_members_answer_after_the_ring_time_and_talk(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, agents=1, strategy="rrmemory")
+    queues = (folder / "queues.conf").read_text()
+    (folder / "queues.conf").write_text(
+        queues.replace("Local/agent1@agents/n,0,Agent 1", "PJSIP/desk-01,0,Desk 01")
+    )
+    pbx = EmulatedPBX.from_config_dir(folder, time_scale=TIME_SCALE)
+    pbx.phone_ring_time, pbx.phone_talk_time = 2.0, 3.0
+    await pbx.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", pbx.ami_port)
+        writer.write(b"Action: Login\r\nUsername: t\r\nSecret: t\r\n\r\n")
+        writer.write(
+            b"Action: Originate\r\nChannel: Local/caller@callers\r\nContext: inbound\r\n"
+            b"Exten: 100\r\nPriority: 1\r\nAsync: true\r\n\r\n"
+        )
+        await writer.drain()
+        received = bytearray()
+
+        async def read() -> None:
+            while chunk := await reader.read(65536):
+                received.extend(chunk)
+
+        reading = asyncio.create_task(read())
+        await asyncio.sleep(8 / TIME_SCALE)
+        reading.cancel()
+        writer.close()
+    finally:
+        await pbx.stop()
+    events = [dict(m.headers) for m in split_server_bytes(bytes(received))]
+    connect = next(e for e in events if e.get("Event") == "AgentConnect")
+    assert connect["DestChannel"].startswith("PJSIP/desk-01-")
+    assert int(connect["RingTime"]) in (1, 2, 3)
+    complete = next(e for e in events if e.get("Event") == "AgentComplete")
+    assert complete["Reason"] == "agent"
+    statuses = [e["Status"] for e in events if e.get("Event") == "QueueMemberStatus"]
+    assert statuses[0] == "6" and statuses[-1] == "1"  # ringing, then free again
