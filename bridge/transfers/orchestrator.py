@@ -7,9 +7,10 @@ Order of the steps (each failure leaves the caller where it is and says why):
 2. in parallel: create the linkage ticket (one script call) and check the target queue exists
    on its PBX (``QueueStatus Queue=<q>``: a missing queue lists nothing, trace 15; a Redirect
    to a missing extension would answer Success and then hang the caller up);
-3. in parallel: ticket -> ``transferring``, the in-flight record for recovery, ``Setvar
-   __LINKAGE_TICKET`` on the caller (inherited by the queue's agent leg, carried over a trunk
-   as IAXVAR by hb-trunk);
+3. in parallel: the in-flight record for recovery and ``Setvar LINKAGE_TICKET`` on the caller
+   (as trace 16 does: hb-trunk carries it over a trunk as IAXVAR, and hb-queue makes it
+   inheritable so the answering agent's leg has it too); ticket -> ``transferring`` follows
+   the move;
 4. blind: ``Redirect`` the caller to the entry; consult: ``Redirect`` caller and agent into a
    three-party room and ``Originate`` a leg from the room to the entry (the agent stays on
    until the other side answers, trace 13);
@@ -301,7 +302,7 @@ class TransferService:
                 link,
                 "Setvar",
                 Channel=record.caller_channel,
-                Variable="__LINKAGE_TICKET",
+                Variable="LINKAGE_TICKET",
                 Value=record.ticket_id,
             ),
             return_exceptions=True,
@@ -364,7 +365,7 @@ class TransferService:
             Async="true",
             ChannelId=f"{room}-1",
             OtherChannelId=f"{room}-2",
-            Variable=f"__LINKAGE_TICKET={record.ticket_id}",
+            Variable=f"LINKAGE_TICKET={record.ticket_id}",
         )
 
     async def _abandon(self, record: InFlight, by: str, reason: str) -> NoReturn:

@@ -47,8 +47,9 @@ exten => _age[n]t.,1,NoOp(Call-taker ${EXTEN} ringing)
 """
 
 
-def emulated_config(folder: Path) -> Path:
-    for item in SHIPPED.iterdir():
+def emulated_config(folder: Path, shipped: Path = SHIPPED) -> Path:
+    """A copy of a shipped PBX folder whose PJSIP queue members are emulated Local agents."""
+    for item in shipped.iterdir():
         shutil.copy(item, folder / item.name)
     queues = (folder / "queues.conf").read_text(encoding="utf-8")
     queues = re.sub(r"member => PJSIP/([\w-]+),", r"member => Local/agent\1@agents/n,", queues)
@@ -122,14 +123,8 @@ async def answered_city_call(world: Emulated) -> str:
 
 
 async def ticket_variable(world: Emulated, channel: str) -> str:
-    """LINKAGE_TICKET on `channel`. Real Asterisk answers `Getvar LINKAGE_TICKET` for a
-    variable set as `__LINKAGE_TICKET` (the underscores only mark inheritance); the emulator
-    keeps the name as set, so ask for that form when the plain one is empty."""
-    for name in ("LINKAGE_TICKET", "__LINKAGE_TICKET"):
-        reply = await world.client.action("Getvar", Channel=channel, Variable=name)
-        if reply.get("Value"):
-            return reply.get("Value")
-    return ""
+    reply = await world.client.action("Getvar", Channel=channel, Variable="LINKAGE_TICKET")
+    return reply.get("Value")
 
 
 def order_for(world: Emulated, caller: str) -> TransferOrder:

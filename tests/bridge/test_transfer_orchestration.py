@@ -206,7 +206,7 @@ async def test_12345_to_110_blind_queued_answered_and_screen_popped(world: World
     [setvar] = p1.named("Setvar")
     assert (setvar["Channel"], setvar["Variable"], setvar["Value"]) == (
         "PJSIP/citizen-c1",
-        "__LINKAGE_TICKET",
+        "LINKAGE_TICKET",
         ticket.id,
     )
     [redirect] = p1.named("Redirect")
@@ -301,7 +301,7 @@ async def test_consult_mode_keeps_the_agent_until_the_other_side_answers(world: 
     assert (originate["Channel"], originate["Exten"], originate["Variable"]) == (
         "Local/110@hb-trunk/n",
         room,
-        f"__LINKAGE_TICKET={started.ticket.id}",
+        f"LINKAGE_TICKET={started.ticket.id}",
     )
     assert not p1.named("Hangup")
     await arrive(world, "pbx-110", "q110-city", "far-5", started.ticket.id)
