@@ -1,15 +1,17 @@
 """The whole one-key path on two emulated PBXs running the shipped dialplans, linked by their
-IAX2 trunk: a 12345 agent talking to a citizen presses *8 -> features.conf runs
-Gosub(hb-onekey) -> AGI to the bridge's FastAGI server -> ticket + Setvar + Redirect to
-hb-trunk -> the call crosses to the 110 PBX with its ticket -> q110-city -> a city 110 agent
-answers -> the ticket is accepted and the agent's screen-pop hears it."""
+IAX2 trunk: an agent talking to a citizen presses *8 -> features.conf runs Gosub(hb-onekey)
+-> AGI to the bridge's FastAGI server -> ticket + Setvar + Redirect -> the caller reaches the
+other platform's queue (over the trunk with its ticket, or on the same PBX) -> an agent there
+answers -> the ticket is accepted and the screen-pop hears it. Every path of MISSION.md."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 
 from bridge.transfers.config import TransferConfig
@@ -17,7 +19,7 @@ from bridge.transfers.drafts import AgentDraft
 from bridge.transfers.phone import PhoneTransfers
 from bridge.transfers.stack import TransferStack
 from ivr.onekey import Prompts, add_onekey_route
-from routing.tickets import Direction, Kind, TicketStatus
+from routing.tickets import Direction, TicketStatus
 from telephony.agi import AgiRoutes, FastAgiServer
 from telephony.ami.client import AMIClient
 from telephony.pbxsim.pbx import EmulatedPBX
@@ -37,9 +39,43 @@ async def until(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-async def test_key_press_moves_the_caller_across_the_trunk_with_its_ticket(
-    redis_client: aioredis.Redis, tmp_path: Path
-) -> None:
+@dataclass
+class Lab:
+    stack: TransferStack
+    clients: dict[str, AMIClient]
+
+    async def answered_call(self, pbx: str, exten: str) -> str:
+        """A citizen reaches `exten`'s queue on `pbx` and an agent answers; the agent's
+        channel (the queue arms the feature codes on it)."""
+        await self.clients[pbx].action(
+            "Originate",
+            Channel=f"Local/{exten}@hb-queue",
+            Application="Wait",
+            Data="600",
+            Async="true",
+            CallerID='"张三" <13800000001>',
+        )
+        live = self.stack.links[pbx].live
+        found: list[str] = []
+
+        def seated() -> bool:
+            for channel in live.channels.values():
+                peer = live.bridged_peer(channel.uniqueid)
+                if channel.name.startswith(f"Local/{exten}@hb-queue") and peer is not None:
+                    found[:] = [peer.name]
+                    return "agents" in peer.name
+            return False
+
+        await until(seated, f"an agent answers on {pbx}")
+        return found[0]
+
+    async def press(self, pbx: str, agent: str, keys: str = "*8") -> None:
+        for digit in keys:
+            await self.clients[pbx].action("PlayDTMF", Channel=agent, Digit=digit, Receive="yes")
+
+
+@pytest.fixture
+async def lab(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[Lab]:
     stack = TransferStack.build(
         redis_client, PLATFORMS, ZONES, TransferConfig(), ["pbx-12345", "pbx-110"]
     )
@@ -48,19 +84,17 @@ async def test_key_press_moves_the_caller_across_the_trunk_with_its_ticket(
     agi = FastAgiServer(routes)
     await agi.start("127.0.0.1", 0)
     network = IaxNetwork()
-    for name in ("pbx-12345", "pbx-110"):
-        (tmp_path / name).mkdir()
     to_bridge = {("127.0.0.1", 4573): ("127.0.0.1", agi.port)}
-    pbxs = {
-        name: EmulatedPBX.from_config_dir(
+    pbxs: dict[str, EmulatedPBX] = {}
+    for name, shipped in (("pbx-12345", SHIPPED_12345), ("pbx-110", SHIPPED)):
+        (tmp_path / name).mkdir()
+        pbxs[name] = EmulatedPBX.from_config_dir(
             emulated_config(tmp_path / name, shipped),
             name=name,
             time_scale=TIME_SCALE,
             agi_redirect=to_bridge,
             iax_network=network,
         )
-        for name, shipped in (("pbx-12345", SHIPPED_12345), ("pbx-110", SHIPPED))
-    }
     clients: dict[str, AMIClient] = {}
     try:
         for name, pbx in pbxs.items():
@@ -68,64 +102,7 @@ async def test_key_press_moves_the_caller_across_the_trunk_with_its_ticket(
             clients[name] = AMIClient("127.0.0.1", pbx.ami_port, "hotline-bridge", "change-me")
             stack.attach(name, clients[name])
             await clients[name].connect()
-        await stack.drafts.put(
-            "agent12345-01@agents",
-            AgentDraft(
-                kind=Kind.REPORT, summary="来电称邻居家中有人持刀争吵", district_code="370811"
-            ),
-        )
-        answered = stack.hub.listen(queue="q110-city")
-        near = stack.links["pbx-12345"].live
-
-        # A citizen reaches 12345 and an agent answers (the queue arms the feature codes).
-        await clients["pbx-12345"].action(
-            "Originate",
-            Channel="Local/12345@hb-queue",
-            Application="Wait",
-            Data="600",
-            Async="true",
-            CallerID='"张三" <13800000001>',
-        )
-        found: list[str] = []
-
-        def seated() -> bool:
-            for channel in near.channels.values():
-                peer = near.bridged_peer(channel.uniqueid)
-                if channel.name.endswith(";2") and "hb-queue" in channel.name and peer:
-                    found[:] = [channel.name, peer.name]
-                    return "agents" in peer.name
-            return False
-
-        await until(seated, "a 12345 agent answers")
-        caller, agent = found
-
-        # The agent presses *8 on the phone.
-        for digit in "*8":
-            await clients["pbx-12345"].action("PlayDTMF", Channel=agent, Digit=digit, Receive="yes")
-
-        arrived = await next_call(answered)
-        assert arrived.stage == "arrived"
-        ticket_id = arrived.ticket_id
-        done = await next_call(answered)
-        assert (done.stage, done.ticket_id) == ("answered", ticket_id)
-        assert done.agent.startswith("agent110-city-")
-
-        ticket = await stack.store.get(ticket_id)
-        assert ticket.status is TicketStatus.ACCEPTED
-        assert ticket.direction is Direction.CITY_12345_TO_CITY_110
-        assert (ticket.kind, ticket.district_code, ticket.caller_number) == (
-            Kind.REPORT,
-            "370811",
-            "13800000001",
-        )
-        assert ticket.originating_agent == "agent12345-01@agents"
-        # The far side's call (the IAX2 leg) and its agent both find the ticket (screen-pop).
-        assert await stack.store.ticket_for_call(arrived.uniqueid) == ticket_id
-        far = stack.links["pbx-110"].live
-        far_agent = far.bridged_peer(arrived.uniqueid)
-        assert far_agent is not None
-        assert await stack.store.ticket_for_call(far_agent.uniqueid) == ticket_id
-        assert caller  # the citizen's own leg stayed up on the 12345 PBX, bridged to the trunk
+        yield Lab(stack, clients)
     finally:
         await stack.close()
         for client in clients.values():
@@ -133,3 +110,75 @@ async def test_key_press_moves_the_caller_across_the_trunk_with_its_ticket(
         for pbx in pbxs.values():
             await pbx.stop()
         await agi.stop(deadline=1)
+
+
+@pytest.mark.parametrize(
+    ("pbx", "exten", "draft", "direction", "target_pbx", "target_queue", "hops"),
+    [
+        ("pbx-12345", "12345", {}, Direction.CITY_12345_TO_CITY_110, "pbx-110", "q110-city", 1),
+        ("pbx-110", "110370800", {}, Direction.CITY_110_TO_CITY_12345, "pbx-12345", "q12345", 1),
+        (
+            "pbx-110",
+            "110370800",
+            {"target": "110", "district_code": "370883"},
+            Direction.CITY_110_TO_COUNTY_110,
+            "pbx-110",
+            "q110-370883",
+            1,
+        ),
+        (
+            "pbx-110",
+            "110370883",
+            {},
+            Direction.COUNTY_110_TO_CITY_12345,
+            "pbx-12345",
+            "q12345",
+            2,
+        ),
+    ],
+)
+async def test_key_press_reaches_the_other_platform_with_its_ticket(
+    lab: Lab,
+    pbx: str,
+    exten: str,
+    draft: dict[str, str],
+    direction: Direction,
+    target_pbx: str,
+    target_queue: str,
+    hops: int,
+) -> None:
+    agent = await lab.answered_call(pbx, exten)
+    agent_id = agent.split("/", 1)[1].rsplit("-", 1)[0]  # Local/agentX@agents-0000;1
+    await lab.stack.drafts.put(
+        agent_id, AgentDraft.model_validate({"kind": "求助", "summary": "需要转办", **draft})
+    )
+    stream = lab.stack.hub.listen(queue=target_queue)
+    await lab.press(pbx, agent)
+
+    arrived = await next_call(stream)
+    assert (arrived.stage, arrived.pbx) == ("arrived", target_pbx)
+    answered = await next_call(stream)
+    assert (answered.stage, answered.ticket_id) == ("answered", arrived.ticket_id)
+
+    ticket = await lab.stack.store.get(arrived.ticket_id)
+    assert (ticket.status, ticket.direction, len(ticket.hops)) == (
+        TicketStatus.ACCEPTED,
+        direction,
+        hops,
+    )
+    assert (ticket.originating_agent, ticket.summary, ticket.caller_number) == (
+        agent_id,
+        "需要转办",
+        "13800000001",
+    )
+    # The receiving call and the agent who answered it both find the ticket (screen-pop),
+    # and the ticket rides on the call as LINKAGE_TICKET.
+    live = lab.stack.links[target_pbx].live
+    receiving_agent = live.bridged_peer(arrived.uniqueid)
+    assert receiving_agent is not None
+    for uniqueid in (arrived.uniqueid, receiving_agent.uniqueid):
+        assert await lab.stack.store.ticket_for_call(uniqueid) == ticket.id
+    reply = await lab.clients[target_pbx].action(
+        "Getvar", Channel=receiving_agent.name, Variable="LINKAGE_TICKET"
+    )
+    assert reply.get("Value") == ticket.id
