@@ -43,6 +43,8 @@ def pbxsim_command(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as error:
         print(f"pbxsim: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    for warning in pbx.config.warnings:
+        print(f"pbxsim: warning: {warning}", file=sys.stderr)
     pbx.ami_host = args.ami_host or pbx.config.ami_bindaddr
     port = args.ami_port if args.ami_port is not None else pbx.config.ami_port
     return asyncio.run(_serve(pbx, port))

@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 class EmulatedPBX:
     """An in-process Asterisk look-alike. `ami_port=0` binds a free port; read `ami_port`
     after `start()`. `agi_redirect` maps a FastAGI address named in the dialplan to the
-    address actually dialled (so tests can run their FastAGI server on a free port)."""
+    address actually dialled (so tests can run their FastAGI server on a free port).
+    `iax_network` links PBXs by IAX2 trunk: each started PBX listens there on its iax.conf
+    `bindaddr:bindport` (default: the process-wide `trunk.IAX_NETWORK`).
+    `phone_ring_time` / `phone_talk_time` drive PJSIP/<endpoint> queue members."""
 
     def __init__(
         self,
