@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+from bridge.ivr_wiring import ivr_config_for
 from bridge.settings import (
     PlatformKind,
     PlatformLevel,
@@ -17,6 +18,7 @@ from bridge.settings import (
     environment_problems,
     load_settings,
 )
+from ivr.prompts import IvrConfigError
 
 EXIT_BAD_CONFIG = 2
 
@@ -39,6 +41,12 @@ def check_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(path)
     except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    try:
+        # The IVR prompts and menu live in ivr.toml beside the settings file.
+        ivr_config_for(str(path))
+    except IvrConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     print(summary(settings, str(path)))

@@ -90,3 +90,15 @@ def test_real_process_has_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {path}: ")
+
+
+def test_check_names_a_bad_ivr_toml_beside_the_settings_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = tmp_path / "site.toml"
+    settings.write_text((REPO / "config" / "jining.toml").read_text(encoding="utf-8"))
+    (tmp_path / "ivr.toml").write_text("[entry]\nattempts = 'many'\n", encoding="utf-8")
+    assert main(["config", "check", str(settings)]) == 2
+    err = capsys.readouterr().err
+    assert "ivr.toml" in err
+    assert "Traceback" not in err
