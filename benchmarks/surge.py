@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -62,8 +63,10 @@ def main(argv: list[str]) -> int:
             )
             for start in range(0, args.replications, CHUNK)
         ]
-        for future in futures:
+        for done, future in enumerate(futures, start=1):
             result.merge(future.result())
+            # Progress on stderr: a 10,000-replication run takes the better part of an hour.
+            print(f"{min(done * CHUNK, args.replications)} replications done", file=sys.stderr)
     elapsed = time.perf_counter() - began
     print(table(result))
     print(
