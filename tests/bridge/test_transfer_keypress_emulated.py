@@ -2,11 +2,17 @@
 IAX2 trunk: an agent talking to a citizen presses *8 -> features.conf runs Gosub(hb-onekey)
 -> AGI to the bridge's FastAGI server -> ticket + Setvar + Redirect -> the caller reaches the
 other platform's queue (over the trunk with its ticket, or on the same PBX) -> an agent there
-answers -> the ticket is accepted and the screen-pop hears it. Every path of MISSION.md."""
+answers -> the ticket is accepted and the screen-pop hears it. Every path of MISSION.md, and
+a trunk that fails.
+
+Not here: the way back after no answer (the emulator does not yet honour a Redirect of a
+caller waiting in Queue(); the scripted-peer tests cover it).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +49,8 @@ async def until(condition: Callable[[], bool], what: str) -> None:
 class Lab:
     stack: TransferStack
     clients: dict[str, AMIClient]
+    pbxs: dict[str, EmulatedPBX]
+    network: IaxNetwork
 
     async def answered_call(self, pbx: str, exten: str) -> str:
         """A citizen reaches `exten`'s queue on `pbx` and an agent answers; the agent's
@@ -74,11 +82,9 @@ class Lab:
             await self.clients[pbx].action("PlayDTMF", Channel=agent, Digit=digit, Receive="yes")
 
 
-@pytest.fixture
-async def lab(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[Lab]:
-    stack = TransferStack.build(
-        redis_client, PLATFORMS, ZONES, TransferConfig(), ["pbx-12345", "pbx-110"]
-    )
+@contextlib.asynccontextmanager
+async def lab_of(redis: aioredis.Redis, folder: Path, config: TransferConfig) -> AsyncIterator[Lab]:
+    stack = TransferStack.build(redis, PLATFORMS, ZONES, config, ["pbx-12345", "pbx-110"])
     routes = AgiRoutes()
     add_onekey_route(routes, PhoneTransfers(stack), Prompts())
     agi = FastAgiServer(routes)
@@ -87,9 +93,9 @@ async def lab(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[Lab
     to_bridge = {("127.0.0.1", 4573): ("127.0.0.1", agi.port)}
     pbxs: dict[str, EmulatedPBX] = {}
     for name, shipped in (("pbx-12345", SHIPPED_12345), ("pbx-110", SHIPPED)):
-        (tmp_path / name).mkdir()
+        (folder / name).mkdir()
         pbxs[name] = EmulatedPBX.from_config_dir(
-            emulated_config(tmp_path / name, shipped),
+            emulated_config(folder / name, shipped),
             name=name,
             time_scale=TIME_SCALE,
             agi_redirect=to_bridge,
@@ -102,7 +108,7 @@ async def lab(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[Lab
             clients[name] = AMIClient("127.0.0.1", pbx.ami_port, "hotline-bridge", "change-me")
             stack.attach(name, clients[name])
             await clients[name].connect()
-        yield Lab(stack, clients)
+        yield Lab(stack, clients, pbxs, network)
     finally:
         await stack.close()
         for client in clients.values():
@@ -110,6 +116,12 @@ async def lab(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[Lab
         for pbx in pbxs.values():
             await pbx.stop()
         await agi.stop(deadline=1)
+
+
+@pytest.fixture
+async def lab(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[Lab]:
+    async with lab_of(redis_client, tmp_path, TransferConfig()) as found:
+        yield found
 
 
 @pytest.mark.parametrize(
@@ -182,3 +194,27 @@ async def test_key_press_reaches_the_other_platform_with_its_ticket(
         "Getvar", Channel=receiving_agent.name, Variable="LINKAGE_TICKET"
     )
     assert reply.get("Value") == ticket.id
+
+
+async def test_a_failed_trunk_brings_the_caller_back_and_fails_the_ticket(lab: Lab) -> None:
+    agent = await lab.answered_call("pbx-12345", "12345")
+    lab.network.unregister(lab.pbxs["pbx-110"])  # the IAX2 trunk is down; AMI stays up
+    near = lab.stack.links["pbx-12345"].live
+    await lab.press("pbx-12345", agent)
+    caller = next(
+        c.uniqueid
+        for c in near.channels.values()
+        if c.name.startswith("Local/12345@hb-queue") and c.name.endswith(";2")
+    )
+
+    def back_with_another_12345_agent() -> bool:
+        peer = near.bridged_peer(caller)
+        return peer is not None and peer.name != agent and "agent12345" in peer.name
+
+    await until(back_with_another_12345_agent, "the caller is answered in q12345 again")
+    ticket_id = await lab.stack.store.ticket_for_call(caller)
+    assert ticket_id is not None
+    ticket = await lab.stack.store.get(ticket_id)
+    assert ticket.status is TicketStatus.TRANSFER_FAILED
+    notes = [h.note for h in await lab.stack.store.history(ticket_id)]
+    assert notes[-1].startswith("trunk to pbx-110 failed")
