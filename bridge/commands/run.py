@@ -18,7 +18,8 @@ from typing import Any
 
 import uvloop
 
-from bridge.ivr_wiring import install_ivr
+from bridge.conferences.wiring import install_conferences
+from bridge.ivr_wiring import SCOPE_RULES, install_ivr
 from bridge.json_logging import configure_logging
 from bridge.monitoring.wiring import install_monitor
 from bridge.overflow.wiring import install_overflow
@@ -32,6 +33,7 @@ from bridge.settings import (
     load_settings,
     pbx_secret,
 )
+from bridge.transfers.wiring import install_transfers
 from ivr.prompts import IvrConfigError
 from telephony.agi.diagnostic_routes import diagnostic_routes
 from telephony.agi.routes import AgiRoutes
@@ -152,6 +154,8 @@ def build_service(settings: Settings, config_file: str) -> Service:
         install_ivr(service, agi_routes)
     else:
         install_ivr(service, agi_routes, choose_110_queue=overflow.aid_target)
+    transfers = install_transfers(service, agi_routes)
+    install_conferences(service, agi_routes, transfers, SCOPE_RULES)
     service.add(fastagi_component(settings, agi_routes))
     install_monitor(service)
     return service

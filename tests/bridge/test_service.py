@@ -293,7 +293,16 @@ def test_run_command_stops_gracefully_on_sigterm(tmp_path: Path, redis_server: R
     records = [json.loads(line) for line in stderr.splitlines()]
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
     stopped = [r["component"] for r in records if r["msg"] == "component stopped"]
-    assert stopped == ["http", "monitor", "fastagi", "ami:pbx-110", "ami:pbx-12345", "redis"]
+    assert stopped == [
+        "http",
+        "monitor",
+        "fastagi",
+        "conferences",
+        "transfers",
+        "ami:pbx-110",
+        "ami:pbx-12345",
+        "redis",
+    ]
     assert records[-1]["msg"] == "hotline-bridge stopped"
     # The PBXs of the default file are not reachable here: that is reported, not fatal.
     errors = {r["msg"] for r in records if r["level"] == "ERROR"}
