@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bridge.settings.calls import ConferenceSettings, TransferSettings
 from routing.metrics import MetricsConfig
 
 # Environment variable names as the POSIX shell accepts them; upper case by convention here.
@@ -242,6 +243,8 @@ class Settings(StrictModel):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     shutdown: ShutdownSettings = Field(default_factory=ShutdownSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    transfers: TransferSettings = Field(default_factory=TransferSettings)
+    conferences: ConferenceSettings = Field(default_factory=ConferenceSettings)
     overflow: OverflowSettings = Field(default_factory=OverflowSettings)
 
     @field_validator("timezone")
