@@ -108,10 +108,8 @@ def test_a_bad_transfer_deadline_names_kind_and_urgency(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = (REPO / "config" / "jining.toml").read_text(encoding="utf-8")
-    bad = text.replace(
-        "[conferences]\n",
-        '[transfers.deadlines."求助".soon]\nact_within_s = 60\nclose_within_s = 600\n\n[conferences]\n',
-    )
+    section = '[transfers.deadlines."求助".soon]\nact_within_s = 60\nclose_within_s = 600\n\n'
+    bad = text.replace("[conferences]\n", section + "[conferences]\n")
     settings = tmp_path / "site.toml"
     settings.write_text(bad, encoding="utf-8")
     assert main(["config", "check", str(settings)]) == 2
