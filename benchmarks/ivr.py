@@ -1,6 +1,6 @@
 """The IVR flows over FastAGI (issue 8): latency per session and the server's CPU per session.
 
-    python -m benchmarks ivr [--sessions 200] [--rounds 5] [--concurrency 1]
+    python -m benchmarks ivr [--sessions 200] [--rounds 5] [--concurrency 1 | --rate 100]
                              [--flows key2,key9,route110]
 
 Flows, each a whole AGI session as Asterisk runs it (trace 14's `agi_*` headers, Asterisk's
@@ -14,7 +14,9 @@ The FastAGI server (the shipped `config/ivr.toml` menu, the service's `IvrTicket
 its own process so its CPU time is its own; the scripted Asterisk runs here. Latency is from
 the TCP connect to the server closing the session (it includes the scripted side's work).
 Figures per flow: p50/p99 latency over all sessions, and server CPU ms per session (median of
-the rounds). Aim: a turn of the IVR well under the 100 ms a caller could notice.
+the rounds; the fair figure on two shared cores), with the scripted side's CPU beside it (it
+parses trace 14 for every session, so closed-loop latency at high concurrency mostly measures
+it). Issue 8 sets no aim; ours: p99 <= 100 ms, below what a caller could notice.
 """
 
 from __future__ import annotations
@@ -119,22 +121,27 @@ async def one_session(flow: Flow, port: int, number: int) -> float:
     return elapsed
 
 
-async def one_round(
-    flow: Flow, port: int, sessions: int, concurrency: int, first: int
-) -> list[float]:
-    gate = asyncio.Semaphore(concurrency)
+async def one_round(flow: Flow, port: int, args: argparse.Namespace, first: int) -> list[float]:
+    """`args.sessions` sessions: `--concurrency` at a time as fast as they go (closed loop), or
+    started at `--rate` per second whatever the server's pace (open loop, as calls arrive)."""
+    gate = asyncio.Semaphore(args.sessions if args.rate else args.concurrency)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
 
-    async def gated(number: int) -> float:
+    async def paced(n: int) -> float:
+        if args.rate:
+            await asyncio.sleep(max(0.0, started + n / args.rate - loop.time()))
         async with gate:
-            return await one_session(flow, port, number)
+            return await one_session(flow, port, first + n)
 
-    return await asyncio.gather(*(gated(first + n) for n in range(sessions)))
+    return await asyncio.gather(*(paced(n) for n in range(args.sessions)))
 
 
 @dataclass
 class FlowResult:
     latencies: list[float]
-    cpu_per_session: list[float]  # one per round
+    cpu_per_session: list[float]  # the server's, one per round
+    client_cpu_per_session: list[float]  # the scripted Asterisk's, one per round
 
 
 def ask_cpu(conn: Connection) -> float:
@@ -149,13 +156,14 @@ async def measure(conn: Connection, args: argparse.Namespace) -> dict[str, FlowR
     number = 0
     for name in args.flows:
         flow = FLOWS[name]
-        await one_round(flow, port, min(20, args.sessions), args.concurrency, number)  # warm-up
+        await one_round(flow, port, args, number)  # warm-up: not counted
         number += args.sessions
-        result = FlowResult([], [])
+        result = FlowResult([], [], [])
         for _ in range(args.rounds):
-            cpu = ask_cpu(conn)
-            latencies = await one_round(flow, port, args.sessions, args.concurrency, number)
+            cpu, client_cpu = ask_cpu(conn), time.process_time()
+            latencies = await one_round(flow, port, args, number)
             result.cpu_per_session.append((ask_cpu(conn) - cpu) / args.sessions)
+            result.client_cpu_per_session.append((time.process_time() - client_cpu) / args.sessions)
             result.latencies += latencies
             number += args.sessions
         results[name] = result
@@ -188,11 +196,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=200, help="sessions per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=1, help="sessions at once")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="start sessions/s (open loop); 0: closed loop"
+    )
     parser.add_argument("--flows", default=",".join(FLOWS), help="comma-separated")
     args = parser.parse_args(argv)
     for name in ("sessions", "rounds", "concurrency"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name} must be positive, got {getattr(args, name)}")
+    if args.rate < 0:
+        parser.error(f"--rate must be 0 (closed loop) or positive, got {args.rate}")
     args.flows = [name.strip() for name in args.flows.split(",") if name.strip()]
     unknown = [name for name in args.flows if name not in FLOWS]
     if unknown or not args.flows:
@@ -204,19 +217,24 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     load = os.getloadavg()
     results = run(args)
+    pace = f"started at {args.rate:g}/s" if args.rate else f"{args.concurrency} at once"
     print(
-        f"ivr: {args.rounds} rounds x {args.sessions} sessions per flow, {args.concurrency} at "
-        f"once; load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}"
+        f"ivr: {args.rounds} rounds x {args.sessions} sessions per flow, {pace}; "
+        f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}"
     )
-    print(f"  {'flow':10s} {'p50 ms':>8s} {'p99 ms':>8s} {'server CPU ms/session':>22s}   aim")
+    print(
+        f"  {'flow':10s} {'p50 ms':>8s} {'p99 ms':>8s} {'server CPU ms/session':>22s}"
+        f" {'client CPU ms':>14s}   aim"
+    )
     worst = 0.0
     for name, result in results.items():
         ordered = sorted(result.latencies)
         p99 = 1000 * percentile(ordered, 0.99)
         worst = max(worst, p99)
         cpu = 1000 * statistics.median(result.cpu_per_session)
+        client = 1000 * statistics.median(result.client_cpu_per_session)
         print(
             f"  {name:10s} {1000 * statistics.median(ordered):8.2f} {p99:8.2f} {cpu:22.3f}"
-            f"   p99 <= {AIM_P99_MS:g} ms"
+            f" {client:14.3f}   p99 <= {AIM_P99_MS:g} ms"
         )
     return 0 if worst <= AIM_P99_MS else 1

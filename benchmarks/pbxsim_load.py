@@ -39,10 +39,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bridge.demo.driver import CITIZEN_HOLD_S, ORIGINATE_TIMEOUT_MS
 from bridge.demo.phones import prepare_pbx_dir
 from bridge.demo.profile import exten_for_queue
-from bridge.demo.stack import ASTERISK_DIR, DIALPLAN_AGI, MANAGER_USER
 from bridge.local_redis import free_port
 from telephony.ami.client import AMIClient
 from telephony.ami.errors import AMIError
@@ -50,7 +48,15 @@ from telephony.ami.events import AgentConnect, Event, Hangup, Newchannel
 from telephony.pbxsim import EmulatedPBX
 from telephony.pbxsim.clock import Clock
 
+ASTERISK_DIR = Path(__file__).resolve().parents[1] / "config" / "asterisk"
 PBX_NAMES = ("pbx-12345", "pbx-110")
+# The bridge's manager user in the shipped manager.conf files: the events it may read are the
+# events the bridge would have to take.
+MANAGER_USER = "hotline-bridge"
+# Citizens hold (Wait) until the driver hangs them up, and Originate waits as long as a 110
+# caller may stay queued unanswered (as bridge/demo/driver.py places them).
+CITIZEN_HOLD_S = "86400"
+ORIGINATE_TIMEOUT_MS = 6 * 3600 * 1000
 PROBE_EMULATED_S = 0.05
 AIM_P99_MS = 100.0
 # Queues citizens dial: every queue of the configs except the aid queues the bridge fills.
@@ -78,13 +84,15 @@ async def probe_lag(clock: Clock, samples: list[float], stop: asyncio.Event) -> 
 
 async def start_pbx(name: str, folder: Path, time_scale: float, agi_port: int) -> EmulatedPBX:
     prepare_pbx_dir(ASTERISK_DIR / name, folder)
-    pbx = EmulatedPBX.from_config_dir(
-        folder,
-        name=name,
-        ami_port=0,
-        time_scale=time_scale,
-        agi_redirect={DIALPLAN_AGI: ("127.0.0.1", agi_port)},
-    )
+    pbx = EmulatedPBX.from_config_dir(folder, name=name, ami_port=0, time_scale=time_scale)
+    # Wherever the dialplan's [globals] BRIDGE_AGI points, the AGI steps go to agi_port.
+    bridge_agi = pbx.global_vars.get("BRIDGE_AGI", "")
+    host, _, port = bridge_agi.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(
+            f"{folder}/extensions.conf: [globals] BRIDGE_AGI {bridge_agi!r} is not host:port"
+        )
+    pbx.agi_redirect[(host, int(port))] = ("127.0.0.1", agi_port)
     await pbx.start()
     return pbx
 

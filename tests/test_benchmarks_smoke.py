@@ -51,7 +51,7 @@ def test_ivr_runs_every_flow_to_its_expected_end(capsys: pytest.CaptureFixture[s
     from benchmarks import ivr
 
     # A flow that ends anywhere but where it should stops the benchmark with SystemExit.
-    status = ivr.main(["--sessions", "3", "--rounds", "1", "--concurrency", "2"])
+    status = ivr.main(["--sessions", "3", "--rounds", "1", "--rate", "50"])
     result = figures(capsys.readouterr().out)
     assert status in (0, 1)
     assert set(result) == {"key2", "key9", "route110"}
@@ -63,6 +63,7 @@ def test_ivr_runs_every_flow_to_its_expected_end(capsys: pytest.CaptureFixture[s
         ("pbxsim_load", ["--callers", "0"], "--callers must be positive"),
         ("pbxsim_load", ["--ramp", "40"], "--ramp must be in"),
         ("ivr", ["--flows", "key7"], "unknown ['key7']"),
+        ("ivr", ["--rate", "-1"], "--rate must be 0 (closed loop) or positive"),
     ],
 )
 def test_bad_arguments_are_refused_naming_them(
