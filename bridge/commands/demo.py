@@ -48,7 +48,8 @@ def register(subparsers: Any) -> None:
         help="run two emulated PBXs, Redis, the bridge and traffic, shown live",
         description="Two emulated PBXs from config/asterisk/, a local Redis if none answers, "
         "the bridge, and planned traffic (queues, early releases, one-key transfers, a surge "
-        "at 邹城 370883), shown in a live terminal view. Ctrl-C stops everything.",
+        "at 邹城 370883 met by the overflow controller, three-party calls), shown in a live "
+        "terminal view. Ctrl-C stops everything.",
     )
     parser.add_argument(
         "--duration",
@@ -77,6 +78,11 @@ def register(subparsers: Any) -> None:
         "emulated seconds, e.g. q110-370883:5x@300+600; repeat for several",
     )
     parser.add_argument(
+        "--no-overflow",
+        action="store_true",
+        help="leave the surge-overflow controller off (compare 370883's early releases)",
+    )
+    parser.add_argument(
         "--verbose",
         action="store_true",
         help="also print the bridge's log lines (JSON, INFO and up) to stderr",
@@ -99,6 +105,7 @@ def demo_command(args: argparse.Namespace) -> int:
         json=args.json,
         live=sys.stdout.isatty() and not args.json,
         surges=None if args.surge is None else tuple(args.surge),
+        overflow=not args.no_overflow,
     )
     try:
         summary = asyncio.run(run_demo(options, log_counter=log_counter))

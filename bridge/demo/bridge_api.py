@@ -1,5 +1,6 @@
 """Reads the bridge's HTTP API the way a monitoring system and a supervisor's desk do:
-`GET /api/queues` (the bridge's own queue metrics) and `GET /api/tickets` (linkage tickets)."""
+`GET /api/queues` (the bridge's own queue metrics), `GET /api/tickets` (linkage tickets),
+`GET /api/overflow` (the surge controller's loans) and `GET /api/conferences/{id}`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class BridgeApi:
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> ticket
     problem: str = "not read yet"
     tickets_missing: bool = False  # GET /api/tickets answered 404: no ticket API in this build
+    overflow: dict[str, Any] | None = None  # the latest GET /api/overflow body
 
     def early_release_rates(self) -> dict[str, float]:
         """Queue -> today's early-release rate as the bridge computes it."""
@@ -47,6 +49,16 @@ class BridgeApi:
                 new.append(ticket)
             self.tickets[ticket["id"]] = ticket
         return new
+
+    async def read_overflow(self) -> dict[str, Any] | None:
+        """The overflow controller's state and newest audit entries; None when off."""
+        body = await self._get("/api/overflow", self.monitor_token, {})
+        if body is not None:
+            self.overflow = body
+        return body
+
+    async def read_conference(self, room: str) -> dict[str, Any] | None:
+        return await self._get(f"/api/conferences/{room}", self.supervisor_token, {})
 
     async def _get(self, path: str, token: str, params: dict[str, str]) -> dict[str, Any] | None:
         headers = {"Authorization": f"Bearer {token}"}

@@ -50,18 +50,57 @@ DRAFTS: Mapping[str, tuple[dict[str, Any], ...]] = {
 }
 
 
+# Before *9: matters where it is unclear who is responsible, so both hotlines talk it over
+# with the caller; the second of every four is urgent (danger: 110 dispatches first, issue 5).
+_UNCLEAR = {
+    "kind": "咨询",
+    "summary": "小区噪音扰民并伴有邻里争执，责任主体不明，三方会商",
+    "district_code": "370811",
+    "location": "任城区某小区",
+}
+_URGENT = {
+    "kind": "报警",
+    "summary": "来电称楼道内有人持刀威胁邻居，三方会商",
+    "urgency": "urgent",
+    "district_code": "370811",
+    "location": "任城区某小区",
+}
+THREEPARTY_DRAFTS: Mapping[str, tuple[dict[str, Any], ...]] = {
+    "q12345": (
+        {**_UNCLEAR, "target": "110"},
+        {**_URGENT, "target": "110"},
+        {**_UNCLEAR, "target": "110"},
+        {**_UNCLEAR, "target": "110"},
+    ),
+    "q110-city": (
+        {**_UNCLEAR, "target": "12345"},
+        {**_URGENT, "target": "12345"},
+        {**_UNCLEAR, "target": "12345"},
+        {**_UNCLEAR, "target": "12345"},
+    ),
+}
+
+
 class AgentDesks:
     """Posts a draft for the agent on `agent_channel` before a key press from `queue`."""
 
-    def __init__(self, http_base: str, tokens: Mapping[str, str]) -> None:
+    def __init__(
+        self, http_base: str, tokens: Mapping[str, str], threeparty_code: str = "*9"
+    ) -> None:
         self.http_base = http_base
         self.tokens = tokens  # queue -> bearer token of that platform's desk
+        self.threeparty_code = threeparty_code
         self._cycles: dict[str, Iterator[dict[str, Any]]] = {
             queue: itertools.cycle(drafts) for queue, drafts in DRAFTS.items()
         }
+        self._threeparty_cycles: dict[str, Iterator[dict[str, Any]]] = {
+            queue: itertools.cycle(drafts) for queue, drafts in THREEPARTY_DRAFTS.items()
+        }
 
-    async def prepare(self, queue: str, agent_channel: str) -> None:
-        cycle, token = self._cycles.get(queue), self.tokens.get(queue)
+    async def prepare(self, queue: str, agent_channel: str, digits: str = "") -> None:
+        """The draft for the code about to be pressed (`*9`: a three-party call's)."""
+        cycles = self._threeparty_cycles if digits == self.threeparty_code else self._cycles
+        cycle, token = cycles.get(queue), self.tokens.get(queue)
         if cycle is None or token is None:
             return  # no desktop integration there: the ticket is minimal
         url = f"{self.http_base}/api/agents/{agent_id_of(agent_channel)}/draft"

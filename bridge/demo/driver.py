@@ -21,10 +21,12 @@ from typing import Any
 
 from bridge.demo.desk import AgentDesks
 from bridge.demo.tally import DemoTally
+from bridge.demo.threeparty import RoomWatch
 from telephony.ami.client import AMIClient
 from telephony.ami.errors import AMIError
 from telephony.ami.events import (
     AgentConnect,
+    ConfbridgeStart,
     Event,
     Newchannel,
     QueueCallerAbandon,
@@ -47,6 +49,7 @@ DRIVER_EVENTS = (
     "QueueCallerAbandon",
     "AgentConnect",
     "UserEvent",
+    "ConfbridgeStart",
 )
 
 
@@ -77,9 +80,11 @@ class TrafficDriver:
         time_scale: float,
         tally: DemoTally,
         desks: AgentDesks | None = None,
+        rooms: RoomWatch | None = None,
     ) -> None:
         self.clients = clients
         self.desks = desks
+        self.rooms = rooms
         self.pbx_of_queue = pbx_of_queue
         self.time_scale = time_scale
         self.tally = tally
@@ -172,7 +177,7 @@ class TrafficDriver:
 
     async def _play_digits(self, pbx: str, queue: str, channel: str, digits: str) -> None:
         if self.desks is not None:
-            await self.desks.prepare(queue, channel)
+            await self.desks.prepare(queue, channel, digits)
         for digit in digits:
             await self._act(pbx, "PlayDTMF", Channel=channel, Digit=digit)
 
@@ -196,6 +201,8 @@ class TrafficDriver:
             )
         elif isinstance(event, QueueCallerLeave):
             self.tally.left(event.queue, _key(pbx, event.uniqueid))
+        elif isinstance(event, ConfbridgeStart) and self.rooms is not None:
+            self.rooms.started(pbx, event.conference)
         elif isinstance(event, UserEvent) and event.user_event == "LinkageTrunkFailed":
             ticket = str(event.headers.get("Ticket", ""))
             self.tally.note(
@@ -239,6 +246,7 @@ class TrafficDriver:
                 agent = event.dest_channel.removesuffix(";1") + ";2"
                 press_now = partial(self._press, pbx, event.queue, agent, press.digits)
                 self._later(call, press.delay, press_now)
+                break  # one code per call: a transfer and a three-party call exclude each other
 
 
 def _key(pbx: str, uniqueid: str) -> str:

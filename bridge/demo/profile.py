@@ -27,6 +27,10 @@ OCCUPANCY = 0.55
 # seconds after answering, on this share of calls.
 TRANSFER_SHARE = {"q12345": 0.15, "q110-city": 0.15}
 TRANSFER_AFTER_S = 20.0
+# Where responsibility is unclear the call-taker presses *9 instead: a three-party call with
+# the other hotline (issue 5). A call presses at most one code (the driver keeps the first).
+THREEPARTY_SHARE = {"q12345": 0.08, "q110-city": 0.08}
+THREEPARTY_AFTER_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -39,11 +43,14 @@ class DemoQueue:
     seats: int
 
 
-def entry_for(queue: DemoQueue, feature_code: str) -> Entry:
+def entry_for(queue: DemoQueue, feature_code: str, threeparty_code: str = "*9") -> Entry:
     if queue.seats <= 0:
         raise TrafficError(f"queue {queue.name}: has no seats to answer the demo's calls")
-    share = TRANSFER_SHARE.get(queue.name, 0.0)
-    presses = (PressScript(feature_code, "agent", TRANSFER_AFTER_S, share),) if share else ()
+    presses = []
+    if share := THREEPARTY_SHARE.get(queue.name, 0.0):
+        presses.append(PressScript(threeparty_code, "agent", THREEPARTY_AFTER_S, share))
+    if share := TRANSFER_SHARE.get(queue.name, 0.0):
+        presses.append(PressScript(feature_code, "agent", TRANSFER_AFTER_S, share))
     return Entry(
         name=queue.name,
         context="from-pstn",
@@ -51,7 +58,7 @@ def entry_for(queue: DemoQueue, feature_code: str) -> Entry:
         calls_per_hour=OCCUPANCY * queue.seats * 3600.0 / HANDLE_MEAN_S,
         patience=Distribution("exponential", PATIENCE_MEAN_S),
         handle_time=Distribution("exponential", HANDLE_MEAN_S),
-        presses=presses,
+        presses=tuple(presses),
     )
 
 
@@ -60,10 +67,11 @@ def demo_profile(
     traffic_seconds: float,
     feature_code: str = "*8",
     surges: tuple[Surge, ...] | None = None,
+    threeparty_code: str = "*9",
 ) -> TrafficProfile:
     """`traffic_seconds` of emulated traffic. Surges: as given, else 370883 at 5× through
     the middle half of the run."""
-    entries = tuple(entry_for(queue, feature_code) for queue in queues)
+    entries = tuple(entry_for(queue, feature_code, threeparty_code) for queue in queues)
     if surges is None:
         surges = default_surges(queues, traffic_seconds)
     return TrafficProfile(entries, traffic_seconds, surges)

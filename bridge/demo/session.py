@@ -11,6 +11,7 @@ import contextlib
 import signal
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,9 +19,11 @@ from bridge.demo.bridge_api import BridgeApi, ticket_summary
 from bridge.demo.desk import AgentDesks
 from bridge.demo.driver import TrafficDriver
 from bridge.demo.logs import LogCounter
-from bridge.demo.profile import demo_profile
+from bridge.demo.overflow_watch import OverflowWatch
+from bridge.demo.profile import SURGED_QUEUE, demo_profile
 from bridge.demo.stack import DemoStack
 from bridge.demo.tally import DemoTally
+from bridge.demo.threeparty import RoomWatch
 from bridge.demo.view import CLEAR_SCREEN, event_lines, screen
 from telephony.pbxsim.traffic import Surge, TrafficProfile, iter_calls
 
@@ -28,6 +31,7 @@ REFRESH_S = 1.0
 PLAIN_TABLE_EVERY_S = 15.0
 BRIDGE_POLL_S = 2.0
 BRIDGE_SETTLE_S = 1.0
+ROOM_POLL_S = 0.5  # the desk follows three-party rooms closely: a decision waits for it
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class DemoOptions:
     json: bool
     live: bool  # redraw the screen (a terminal) rather than print line by line
     surges: tuple[Surge, ...] | None = None  # None: the demo's default surge at 370883
+    overflow: bool = True  # the surge-overflow controller on (off: --no-overflow)
 
     @property
     def traffic_s(self) -> float:
@@ -54,10 +59,13 @@ class DemoRun:
     bridge: BridgeApi = field(init=False)
     log_counter: LogCounter = field(default_factory=LogCounter)
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    overflow: OverflowWatch = field(default_factory=OverflowWatch)
+    rooms: RoomWatch = field(init=False)
     _said_no_tickets: bool = False
 
     def __post_init__(self) -> None:
-        self.stack = DemoStack(self.options.config_file, self.options.time_scale)
+        options = self.options
+        self.stack = DemoStack(options.config_file, options.time_scale, overflow=options.overflow)
         self.bridge = BridgeApi("", "", "")
 
     async def run(self) -> dict[str, Any]:
@@ -78,18 +86,27 @@ class DemoRun:
 
     async def _play(self) -> dict[str, Any]:
         assert self.stack.settings is not None
-        code = self.stack.settings.feature_codes.one_key_transfer
-        profile = demo_profile(self.stack.queues, self.options.traffic_s, code, self.options.surges)
+        codes = self.stack.settings.feature_codes
+        profile = demo_profile(
+            self.stack.queues,
+            self.options.traffic_s,
+            codes.one_key_transfer,
+            self.options.surges,
+            codes.three_party_call,
+        )
         pbx_of_queue = {queue.name: queue.pbx for queue in self.stack.queues}
-        desks = AgentDesks(self.stack.http_base, self.stack.desk_tokens)
+        desks = AgentDesks(self.stack.http_base, self.stack.desk_tokens, codes.three_party_call)
         driver = TrafficDriver(
             self.stack.clients, pbx_of_queue, self.options.time_scale, self.tally, desks
         )
+        self.rooms = RoomWatch(self.bridge, partial(self._note_now, driver))
+        driver.rooms = self.rooms
         self._say(self._intro())
         self._announce_surges(profile, driver)
         tasks = [
             asyncio.create_task(driver.play(iter_calls(profile, self.options.seed))),
             asyncio.create_task(self._poll_bridge(driver)),
+            asyncio.create_task(self._poll_rooms()),
         ]
         try:
             await self._show(driver)
@@ -102,7 +119,9 @@ class DemoRun:
         # late events): let the last ones land before the final figures.
         await asyncio.sleep(BRIDGE_SETTLE_S)
         await self._read_bridge(driver)
+        await self.rooms.poll()
         self._say(("" if not self.options.live else CLEAR_SCREEN) + self._screen(driver))
+        self._say(self._surged_line())
         self._say(self.log_counter.line())
         return self._summary(driver)
 
@@ -113,6 +132,9 @@ class DemoRun:
             "interrupted": self.stop_requested.is_set(),
             "bridge_queues": self.bridge.queues or self.bridge.problem,
             "bridge_log": self.log_counter.summary(),
+            "conferences": self.rooms.summary(),
+            "overflow": self.overflow.summary() if self.options.overflow else None,
+            "surged_centre": self._surged_centre(),
         }
         self.tally.link_tickets(
             {t["uniqueid"]: t["id"] for t in self.bridge.tickets.values() if t.get("uniqueid")}
@@ -122,6 +144,30 @@ class DemoRun:
             # The bridge's own list is the truth about tickets; the AMI view only sees ids.
             summary["tickets"] = [ticket_summary(t) for t in self.bridge.tickets.values()]
         return summary
+
+    def _surged_centre(self) -> dict[str, Any]:
+        """370883's callers wherever they queued: its own queue and, with overflow, its aid
+        queue (where route-110 sends them while it is supported)."""
+        code = SURGED_QUEUE.removeprefix("q110-")
+        names = (SURGED_QUEUE, f"q110-aid-{code}")
+        tallies = [self.tally.queues[name] for name in names if name in self.tally.queues]
+        offered = sum(t.offered for t in tallies)
+        released = sum(t.early_releases for t in tallies)
+        return {
+            "centre": code,
+            "overflow": self.options.overflow,
+            "offered": offered,
+            "early_releases": released,
+            "early_release_rate": round(released / offered, 4) if offered else 0.0,
+        }
+
+    def _surged_line(self) -> str:
+        figures = self._surged_centre()
+        mode = "with overflow" if figures["overflow"] else "without overflow (--no-overflow)"
+        return (
+            f"{figures['centre']} {mode}: {figures['early_releases']} early releases of "
+            f"{figures['offered']} calls ({figures['early_release_rate']:.1%}, own and aid queue)"
+        )
 
     def _announce_surges(self, profile: TrafficProfile, driver: TrafficDriver) -> None:
         """A line when each surge starts and ends (its effect shows in the table)."""
@@ -185,8 +231,17 @@ class DemoRun:
             await self._read_bridge(driver)
             await asyncio.sleep(BRIDGE_POLL_S)
 
+    async def _poll_rooms(self) -> None:
+        while True:
+            await self.rooms.poll()
+            await asyncio.sleep(ROOM_POLL_S)
+
     async def _read_bridge(self, driver: TrafficDriver) -> None:
         await self.bridge.read_queues()
+        if self.options.overflow:
+            snapshot = await self.bridge.read_overflow()
+            for line in self.overflow.update(snapshot) if snapshot is not None else ():
+                self.tally.note(driver.now(), "overflow", line)
         new = await self.bridge.read_tickets()
         if self.bridge.tickets_missing and not self._said_no_tickets:
             self._said_no_tickets = True

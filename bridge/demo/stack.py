@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from bridge.commands.run import build_service
 from bridge.demo.phones import prepare_pbx_dir
 from bridge.demo.profile import DemoQueue, exten_for_queue
 from bridge.local_redis import LocalRedis, free_port, redis_answers, start_redis
+from bridge.overflow.controller import OverflowController
 from bridge.service import Service
 from bridge.settings import Settings, load_settings
 from bridge.settings.loading import parse_settings
@@ -32,11 +34,14 @@ from telephony.pbxsim import EmulatedPBX
 log = logging.getLogger(__name__)
 
 # The shipped Asterisk configs, wherever the command is run from.
-ASTERISK_DIR = Path(__file__).resolve().parents[2] / "config" / "asterisk"
+REPO_DIR = Path(__file__).resolve().parents[2]
+ASTERISK_DIR = REPO_DIR / "config" / "asterisk"
 MANAGER_USER = "hotline-bridge"
 # Where the shipped dialplans reach the bridge ([globals] BRIDGE_AGI).
 DIALPLAN_AGI = ("127.0.0.1", 4573)
 READY_TIMEOUT_S = 15.0
+# The overflow controller ticks once per emulated second, but not more often than this (wall).
+OVERFLOW_MIN_TICK_S = 0.05
 
 
 class DemoStartError(RuntimeError):
@@ -47,6 +52,7 @@ class DemoStartError(RuntimeError):
 class DemoStack:
     config_file: Path
     time_scale: float
+    overflow: bool = True  # turn the config's [overflow] controller on (issue 7)
     asterisk_dir: Path = ASTERISK_DIR
     environ: MutableMapping[str, str] = field(default_factory=lambda: os.environ)
     workdir: Path | None = None
@@ -78,6 +84,7 @@ class DemoStack:
         self.settings = self._demo_settings(base, fastagi_port)
         self._export_secrets(self.settings)
         self.service = build_service(self.settings, str(self.config_file))
+        self._emulated_overflow_clock(self.service)
         await self.service.start()
         await self._wait_for_bridge()
         for name, emulated in self.pbxs.items():
@@ -130,7 +137,32 @@ class DemoStack:
         data["fastagi"] = {"host": "127.0.0.1", "port": fastagi_port}
         data["http"] = {"host": "127.0.0.1", "port": free_port()}
         data["logging"]["level"] = "ERROR"  # a quiet bridge: the terminal view is the output
+        if self.overflow:
+            data["overflow"] = self._overflow_section(data["overflow"])
         return parse_settings(data, str(self.config_file))
+
+    def _overflow_section(self, section: dict[str, Any]) -> dict[str, Any]:
+        """[overflow] on, its scenario found wherever the demo runs from, one tick per
+        emulated second (the policy's windows are in emulated seconds, see below)."""
+        scenario = Path(section["scenario"])
+        if not scenario.is_absolute() and not scenario.exists():
+            scenario = REPO_DIR / scenario
+        tick = max(OVERFLOW_MIN_TICK_S, 1.0 / self.time_scale)
+        return {**section, "enabled": True, "scenario": str(scenario), "tick_seconds": tick}
+
+    def _emulated_overflow_clock(self, service: Service) -> None:
+        """The controller's rate windows and hold times are the policy's seconds: on a
+        time-scaled PBX they must run on the PBX's clock, as benchmarks/surge_e2e.py does."""
+        if not self.overflow:
+            return
+        try:
+            controller = service.components.get("overflow")
+        except KeyError:
+            controller = None
+        if not isinstance(controller, OverflowController):
+            raise DemoStartError("[overflow] is on but the service has no overflow controller")
+        origin, scale = time.monotonic(), self.time_scale
+        controller.clock = lambda: (time.monotonic() - origin) * scale
 
     def _export_secrets(self, settings: Settings) -> None:
         """AMI secrets from the emulators' manager.conf; API tokens made up for this run."""

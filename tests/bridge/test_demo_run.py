@@ -73,6 +73,7 @@ def test_json_run_shows_every_queue_working_and_cleans_up(tmp_path: Path) -> Non
             "--seed",
             "3",
             "--json",
+            "--no-overflow",
             "--config",
             str(_demo_config(tmp_path)),
         ],
@@ -90,8 +91,10 @@ def test_json_run_shows_every_queue_working_and_cleans_up(tmp_path: Path) -> Non
     assert expected <= set(queues)
     for name in expected:
         assert queues[name]["offered"] > 0 and queues[name]["answered"] > 0, name
-    # 邹城 370883 is surged to five times its calls on three seats: callers give up there.
+    # 邹城 370883 is surged to five times its calls on three seats, with no overflow
+    # controller to lend it seats: callers give up there.
     assert queues["q110-370883"]["early_releases"] > 0
+    assert summary["overflow"] is None and summary["surged_centre"]["overflow"] is False
     assert summary["emulated_seconds"] > 300
     assert summary["interrupted"] is False
     for key in ("transfers", "tickets"):

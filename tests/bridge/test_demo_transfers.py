@@ -55,7 +55,7 @@ async def test_presses_become_tickets_and_a_county_transfer(
     ends = {(t["from"], t["to"]) for t in summary["tickets"]}
     # City 110's desk drafts alternate: county 370883 (属地) first.
     assert ("110 city 370800", "110 county 370883") in ends, summary["tickets"]
-    assert all(t["kind"] in ("报警", "求助") for t in summary["tickets"])
+    assert all(t["kind"] in ("报警", "求助", "咨询") for t in summary["tickets"])
     ticket_ids = {t["id"] for t in summary["tickets"]}
     county = [
         t for t in summary["transfers"] if (t["from"], t["to"]) == ("q110-city", "q110-370883")
