@@ -15,9 +15,10 @@ after a call-taker answers, or gives up after `--patience` seconds (exponential 
 queued; each call that ends is replaced at once by a new one on the next queue.
 
 Figures: the PBX loop's clock lag (a probe timer due every 50 ms of emulated time, how late it
-fires in real ms: p50/p99/max; aim p99 <= 100 ms), the AMI events per second the PBXs sent to
-one session each of the bridge's manager user (read = call,agent,user,dtmf) and all-class
-readers, and the PBX process's CPU time.
+fires in real ms: p50/p99/max; aim p99 <= 100 ms), the AMI events per second the PBXs sent
+to one session each reading every event class (a manager user added to the copied
+manager.conf) and, beside it, to the bridge's own user (read = call,agent,user,dtmf), and the
+PBX process's CPU time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import logging
 import multiprocessing
 import os
 import random
@@ -53,6 +55,10 @@ PBX_NAMES = ("pbx-12345", "pbx-110")
 # The bridge's manager user in the shipped manager.conf files: the events it may read are the
 # events the bridge would have to take.
 MANAGER_USER = "hotline-bridge"
+# Added to the copied manager.conf: a reader of every event class, whose session counts what
+# the PBXs emit in all (the bridge's own user reads call,agent,user,dtmf only).
+COUNTER_USER = "hb-load-counter"
+COUNTER_SECRET = "hb-load-counter"
 # Citizens hold (Wait) until the driver hangs them up, and Originate waits as long as a 110
 # caller may stay queued unanswered (as bridge/demo/driver.py places them).
 CITIZEN_HOLD_S = "86400"
@@ -84,6 +90,10 @@ async def probe_lag(clock: Clock, samples: list[float], stop: asyncio.Event) -> 
 
 async def start_pbx(name: str, folder: Path, time_scale: float, agi_port: int) -> EmulatedPBX:
     prepare_pbx_dir(ASTERISK_DIR / name, folder)
+    with (folder / "manager.conf").open("a", encoding="utf-8") as manager:
+        manager.write(
+            f"\n[{COUNTER_USER}]\nsecret = {COUNTER_SECRET}\nread = all\nwrite = system\n"
+        )
     pbx = EmulatedPBX.from_config_dir(folder, name=name, ami_port=0, time_scale=time_scale)
     # Wherever the dialplan's [globals] BRIDGE_AGI points, the AGI steps go to agi_port.
     bridge_agi = pbx.global_vars.get("BRIDGE_AGI", "")
@@ -136,15 +146,17 @@ def pbx_process_main(conn: Connection, time_scale: float) -> None:
 
 # -- the driver process ---------------------------------------------------------------------
 class EventCounter:
-    """An AMI session that reads everything and counts messages and bytes."""
+    """An AMI session that reads all it is sent and counts messages and bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, username: str, secret: str) -> None:
+        self.username = username
+        self.secret = secret
         self.messages = 0
         self.bytes = 0
 
-    async def run(self, info: PbxInfo, ready: asyncio.Event) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", info.port)
-        login = f"Action: Login\r\nUsername: {MANAGER_USER}\r\nSecret: {info.secret}\r\n\r\n"
+    async def run(self, port: int, ready: asyncio.Event) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        login = f"Action: Login\r\nUsername: {self.username}\r\nSecret: {self.secret}\r\n\r\n"
         writer.write(login.encode())
         await reader.readline()  # the banner
         await reader.readuntil(b"\r\n\r\n")  # the login response: not an event
@@ -295,12 +307,20 @@ class CallerPool:
 
 async def drive(conn: Connection, args: argparse.Namespace) -> dict[str, float]:
     infos: list[PbxInfo] = conn.recv()
-    counters = {info.name: EventCounter() for info in infos}
+    # Per PBX: a reader of every event class, and one with the bridge's user's read classes.
+    counters = {
+        info.name: (
+            EventCounter(COUNTER_USER, COUNTER_SECRET),
+            EventCounter(MANAGER_USER, info.secret),
+        )
+        for info in infos
+    }
     readers = []
     for info in infos:
-        ready = asyncio.Event()
-        readers.append(asyncio.create_task(counters[info.name].run(info, ready)))
-        await ready.wait()
+        for counter in counters[info.name]:
+            ready = asyncio.Event()
+            readers.append(asyncio.create_task(counter.run(info.port, ready)))
+            await ready.wait()
     clients = {
         info.name: AMIClient("127.0.0.1", info.port, MANAGER_USER, info.secret) for info in infos
     }
@@ -311,16 +331,21 @@ async def drive(conn: Connection, args: argparse.Namespace) -> dict[str, float]:
     started = time.monotonic()
     await pool.fill(args.ramp)
     await asyncio.sleep(max(0.0, args.duration - (time.monotonic() - started)))
-    messages = sum(c.messages for c in counters.values())
-    bytes_read = sum(c.bytes for c in counters.values())
+    messages = sum(every.messages for every, _ in counters.values())
+    bytes_read = sum(every.bytes for every, _ in counters.values())
+    bridge_messages = sum(bridge.messages for _, bridge in counters.values())
+    # Our sessions will see the PBXs go away: no "lost; reconnecting" lines for that.
+    logging.getLogger("telephony.ami.client").setLevel(logging.ERROR)
     conn.send("stop")
     elapsed = time.monotonic() - started
     await pool.stop()
+    # The PBXs stop first: closing our sessions under a PBX still writing makes it log a
+    # failed send for every event.
+    pbx: dict[str, Any] = await asyncio.to_thread(conn.recv)
     for client in clients.values():
         await client.close()
     for task in readers:
         task.cancel()
-    pbx: dict[str, Any] = await asyncio.to_thread(conn.recv)
     lags = sorted(pbx["lag_samples"])
     if not lags:
         raise SystemExit("pbxsim_load: the lag probe took no samples (duration too short?)")
@@ -331,6 +356,7 @@ async def drive(conn: Connection, args: argparse.Namespace) -> dict[str, float]:
         "lag_samples": float(len(lags)),
         "events_per_s": messages / elapsed,
         "kbytes_per_s": bytes_read / elapsed / 1000,
+        "events_per_s_bridge": bridge_messages / elapsed,
         "pbx_cpu_percent": 100 * pbx["cpu_s"] / pbx["wall_s"],
         "calls_placed": float(pool.placed),
         "calls_answered": float(pool.answered),
