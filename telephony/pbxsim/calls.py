@@ -148,6 +148,8 @@ def finish(channel: Channel) -> None:
     channel.ended.set()
     if channel.soft_hangup_pending:
         channel.emit("SoftHangupRequest", "call", [("Cause", "16")])
+        if channel.trunk_inbound:
+            channel.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
     channel.emit(
         "Hangup", "call", [("Cause", str(channel.cause)), ("Cause-txt", cause_text(channel.cause))]
     )

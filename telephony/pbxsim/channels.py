@@ -72,6 +72,8 @@ class Channel:
     iaxvars: dict[str, str] = field(default_factory=dict)
     iax_peername: str = ""
     iax_peerip: str = ""
+    # An inbound trunk call: chan_iax2 repeats the HangupRequest when it hangs up (16b).
+    trunk_inbound: bool = False
     far_ringing: asyncio.Event = field(default_factory=asyncio.Event)
     far_answered: asyncio.Event = field(default_factory=asyncio.Event)
     # Variables set with a `__` prefix: copied to the channels this one dials.

@@ -36,6 +36,8 @@ async def queue(channel: Channel, data: str) -> None:
     args = split_args(data)
     name = args[0].strip()
     member_gosub = args[6].strip() if len(args) > 6 else ""
+    # Option r: the caller hears ringing instead of music on hold (no MusicOnHold events).
+    music = "r" not in (args[1] if len(args) > 1 else "")
     pbx = channel.pbx
     started = pbx.clock.now()
     for var in _CLEARED_AT_START + _CLEARED_WAIT:
@@ -57,7 +59,9 @@ async def queue(channel: Channel, data: str) -> None:
         "agent",
         [("Queue", name), ("Position", str(entry.position)), ("Count", str(len(state.entries)))],
     )
-    channel.emit("MusicOnHoldStart", "call", [("Class", "default")])
+    entry.music = music
+    if music:
+        channel.emit("MusicOnHoldStart", "call", [("Class", "default")])
     try:
         answered = await _wait_for_member(state, entry)
     except HungUp:
@@ -126,7 +130,8 @@ def _set_leave_times(channel: Channel, entry: QueueEntry) -> float:
 
 def _abandon(state: Queue, entry: QueueEntry, started: float) -> None:
     channel = entry.channel
-    channel.emit("MusicOnHoldStop", "call")
+    if entry.music:
+        channel.emit("MusicOnHoldStop", "call")
     waited = _set_leave_times(channel, entry)
     channel.set_variable("ABANDONED", "TRUE")
     set_queue_vars(channel, state)
@@ -202,7 +207,8 @@ def _exit_with_key(state: Queue, entry: QueueEntry, context: str, digit: str) ->
         "dialplan",
         [("Extension", digit), ("Application", caller.application), ("AppData", caller.app_data)],
     )
-    caller.emit("MusicOnHoldStop", "call")
+    if entry.music:
+        caller.emit("MusicOnHoldStop", "call")
     set_queue_vars(caller, state)
     position = entry.position
     _leave(state, entry)
@@ -229,7 +235,8 @@ def _withdraw(state: Queue, entry: QueueEntry) -> None:
         ],
     )
     caller.set_variable("QUEUE_WITHDRAW_INFO", entry.withdraw_info or "")
-    caller.emit("MusicOnHoldStop", "call")
+    if entry.music:
+        caller.emit("MusicOnHoldStop", "call")
     state.abandoned += 1
     set_queue_vars(caller, state)
     position = entry.position
@@ -251,7 +258,13 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
     pair = LocalPair(pbx, target, linkedid=caller.linkedid, dialer=caller)
     one, two = pair.one, pair.two
     member.ringing = True
-    one.cid_num, one.cid_name = caller.cid_num, caller.cid_name
+    one.iaxvars = dict(caller.iaxvars)  # IAXVAR() values follow the call (trace 16b)
+    if caller.connected_num:
+        one.cid_num, one.cid_name = caller.cid_num, caller.cid_name
+    else:
+        # A caller with no connected line (a trunk call): the member sees the number the
+        # caller dialled (trace 16b: CallerIDNum 110).
+        one.cid_num, one.cid_name = caller.exten, ""
     one.application, one.app_data = "AppQueue", "(Outgoing Line)"
     one.emit(
         "Newexten",
@@ -260,34 +273,25 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
     )
     one.emit("NewCallerid", "call", [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
     one.connected_num, one.connected_name = caller.cid_num, caller.cid_name
-    one.exten = caller.exten
-    one.emit(
-        "Newexten",
-        "dialplan",
-        [("Extension", one.exten), ("Application", "AppQueue"), ("AppData", "(Outgoing Line)")],
-    )
-    one.emit("NewConnectedLine", "call")
-    for name in sorted(caller.inherited):
-        one.inherited.add(name)
-        one.variables[name] = caller.variables.get(name, "")
-        pbx.emit(
-            "VarSet",
-            "dialplan",
-            [*one.headers(), ("Variable", f"__{name}"), ("Value", one.variables[name])],
-        )
+    if caller.inherited:
+        # Inherited variables are copied before the leg takes the caller's extension: the
+        # connected line and the copies are published first (trace 16b).
+        for name in caller.inherited:
+            one.variables[name] = caller.variables.get(name, "")
+        one.emit("NewConnectedLine", "call")
+        _inherit(caller, one)
+        one.exten = caller.exten
+        _second_newexten(one)
+    else:
+        one.exten = caller.exten
+        _second_newexten(one)
+        one.emit("NewConnectedLine", "call")
     one.set_variable("DIALEDPEERNUMBER", resource)
     two.set_variable("DIALEDPEERNUMBER", resource)
-    for name in sorted(caller.inherited):
-        two.inherited.add(name)
-        two.variables[name] = caller.variables.get(name, "")
-        pbx.emit(
-            "VarSet",
-            "dialplan",
-            [*two.headers(), ("Variable", f"__{name}"), ("Value", two.variables[name])],
-        )
-    two.connected_num, two.connected_name = caller.cid_num, caller.cid_name
+    _inherit(caller, two, staged=True)
+    two.connected_num, two.connected_name = one.cid_num, one.cid_name
     two.set_caller_id(caller.cid_num, caller.cid_name)
-    two.set_connected_line(caller.cid_num, caller.cid_name)
+    two.set_connected_line(one.cid_num, one.cid_name)
     pbx.emit("LocalBridge", "call", pair.local_bridge_headers())
     member_headers = [
         ("Queue", state.name),
@@ -316,6 +320,33 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
         member.ringing = False
     answered = pair.outcome.done() and pair.outcome.result() == "ANSWER"
     return _ring_result(state, caller, member, one, answered, bool(done), ring_started)
+
+
+def _second_newexten(one: Channel) -> None:
+    one.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", one.exten), ("Application", "AppQueue"), ("AppData", "(Outgoing Line)")],
+    )
+
+
+def _inherit(caller: Channel, leg: Channel, staged: bool = False) -> None:
+    """`__` variables pass to the legs the caller's call creates, with a VarSet each; on a
+    Local `;2` half the snapshot is staged, so its VarSets show the values from before
+    (trace 16b)."""
+    before = dict(leg.variables) if staged else None
+    for name in sorted(caller.inherited):
+        leg.inherited.add(name)
+        leg.variables[name] = caller.variables.get(name, "")
+        leg.pbx.emit(
+            "VarSet",
+            "dialplan",
+            [
+                *leg.headers(variables=before),
+                ("Variable", f"__{name}"),
+                ("Value", leg.variables[name]),
+            ],
+        )
 
 
 async def _ring_phone(
@@ -542,7 +573,8 @@ async def _connect(
     member, one = answered.member, answered.one
     now = pbx.clock.now()
     waited = now - entry.joined
-    caller.emit("MusicOnHoldStop", "call")
+    if entry.music:
+        caller.emit("MusicOnHoldStop", "call")
     _set_member_vars(caller, member)
     _set_member_vars(one, member)
     state.record_holdtime(int(waited))

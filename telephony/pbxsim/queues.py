@@ -99,6 +99,7 @@ class QueueEntry:
     position: int
     original_position: int
     withdraw_info: str | None = None  # set by QueueWithdrawCaller, acted on at the next poll
+    music: bool = True  # music on hold (not with Queue option r)
 
 
 @dataclass

@@ -87,29 +87,40 @@ async def dial(channel: Channel, data: str) -> None:
         channel.set_variable("DIALSTATUS", "CHANUNAVAIL")
         return
     started = pbx.clock.now()
+    # chan_iax2 creates the channel in default/s, then clears the context and shows the
+    # dialled peer as its caller number (trace 16a).
     out = pbx.add_channel(
         Channel(
             pbx,
             f"IAX2/{peer_name}-{random.randint(1, 32767)}",
             pbx.next_uniqueid(),
             channel.linkedid,
-            channel.context,
-            channel.exten,
+            "default",
+            "s",
         )
     )
     out.iaxvars = dict(channel.iaxvars)
     out.iax_peername, out.iax_peerip = peer.username, peer.host
     out.emit("Newchannel", "call")
+    out.context = ""
     out.set_variable("DIALEDPEERNUMBER", f"{peer_name}/{exten}")
+    out.cid_num, out.cid_name = peer_name, channel.cid_name
+    out.connected_num, out.connected_name = channel.cid_num, channel.cid_name
+    out.exten = channel.exten
     out.application, out.app_data = "AppDial", "(Outgoing Line)"
     out.emit(
         "Newexten",
         "dialplan",
         [("Extension", out.exten), ("Application", "AppDial"), ("AppData", "(Outgoing Line)")],
     )
-    out.set_caller_id(channel.cid_num, channel.cid_name)
-    out.set_connected_line(channel.cid_num, channel.cid_name)
-    out.set_state(STATE_RING)
+    out.emit("NewCallerid", "call", [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+    out.emit("NewConnectedLine", "call")
+    out.set_state(STATE_RINGING)
+    device = f"IAX2/{peer_name}"
+    pbx.emit("DeviceStateChange", "call", [("Device", device), ("State", "RINGING")])
+    out.on_gone.append(
+        lambda: pbx.emit("DeviceStateChange", "call", [("Device", device), ("State", "UNKNOWN")])
+    )
     pbx.emit(
         "DialBegin",
         "call",
@@ -187,9 +198,21 @@ def _arrive(
     incoming.iaxvars = dict(caller.iaxvars)
     incoming.iax_peername = username
     incoming.iax_peerip = near.iax.bindaddr
+    incoming.trunk_inbound = True
     incoming.emit("Newchannel", "call")
+    device = f"IAX2/{peer_name}"
+    incoming.on_gone.append(
+        lambda: far.emit("DeviceStateChange", "call", [("Device", device), ("State", "UNKNOWN")])
+    )
+    far.spawn(_device_in_use(incoming, device))
     far.spawn(run_until_hangup(incoming, lambda: _run_far(incoming)))
     return incoming
+
+
+async def _device_in_use(channel: Channel, device: str) -> None:
+    await channel.far_answered.wait()
+    if not channel.gone:
+        channel.pbx.emit("DeviceStateChange", "call", [("Device", device), ("State", "INUSE")])
 
 
 async def _run_far(channel: Channel) -> None:
@@ -201,11 +224,18 @@ async def _run_far(channel: Channel) -> None:
 async def _talk(caller: Channel, out: Channel, peer_name: str, exten: str) -> None:
     pbx = caller.pbx
     out.set_state(STATE_UP)
+    out.exten = ""  # answered, chan_iax2's channel shows no extension any more (trace 16a)
     caller.set_variable("DIALSTATUS", "ANSWER")
     caller.set_variable("DIALEDPEERNAME", out.name)
     caller.set_variable("DIALEDPEERNUMBER", f"{peer_name}/{exten}")
     pbx.emit("DialEnd", "call", [*caller.headers(), *out.headers("Dest"), ("DialStatus", "ANSWER")])
     bridge = Bridge(pbx)
+    pbx.emit("DeviceStateChange", "call", [("Device", f"IAX2/{peer_name}"), ("State", "INUSE")])
+    out.emit(
+        "Newexten",
+        "dialplan",
+        [("Extension", ""), ("Application", "AppDial"), ("AppData", "(Outgoing Line)")],
+    )
     bridge.enter(out)
     bridge.enter(caller)
     out.set_variable("BRIDGEPEER", caller.name)
@@ -222,9 +252,20 @@ async def _talk(caller: Channel, out: Channel, peer_name: str, exten: str) -> No
         out.set_variable("BRIDGEPEER", "")
     bridge.leave(caller)
     bridge.leave(out)
+    now = pbx.clock.now()
+    answered = now - (caller.answered_at if caller.answered_at is not None else now)
+    caller.set_variable("ANSWEREDTIME", str(int(answered)))
+    caller.set_variable("ANSWEREDTIME_MS", str(int(answered * 1000)))
+    caller.set_variable("DIALEDTIME", str(int(now - caller.created)))
+    caller.set_variable("DIALEDTIME_MS", str(int((now - caller.created) * 1000)))
     bridge.destroy()
+    caller.set_variable("DIALSTATUS", "ANSWER")
+    if caller.hangup_requested:
+        # Hung up while bridged: normal clearing unless a cause was given (trace 16a).
+        caller.cause = caller.cause or CAUSE_NORMAL
     if not out.gone:
         out.cause = caller.cause or CAUSE_NORMAL
+        out.emit("HangupRequest", "call", [("Cause", str(out.cause))])
         finish(out)
     caller.check()
 

@@ -63,8 +63,16 @@ DURATION_VARIABLES = {
     "QEHOLDTIME",
     "QUEUEHOLDTIME",
     "QUEUETALKTIME",
+    "RINGTIME",
+    "PROGRESSTIME",
 }
-DURATION_MS_VARIABLES = {"QUEUEWAIT_MS", "DIALEDTIME_MS", "ANSWEREDTIME_MS"}
+DURATION_MS_VARIABLES = {
+    "QUEUEWAIT_MS",
+    "DIALEDTIME_MS",
+    "ANSWEREDTIME_MS",
+    "RINGTIME_MS",
+    "PROGRESSTIME_MS",
+}
 
 
 def _seconds(text: str) -> float | None:
@@ -170,15 +178,51 @@ def connections_of(records: list[Record]) -> list[Connection]:
     return conns
 
 
+class Sequencer:
+    """Keeps the client sends of traces recorded on one time line in their recorded order
+    across connections (trace 16b's CoreShowChannels came 0.2 ms before 16a's Hangup)."""
+
+    def __init__(self, *traces: list[Record]) -> None:
+        self._pending = sorted(
+            (r.t, id(r)) for records in traces for r in records if r.direction == "C->S"
+        )
+        self._changed = asyncio.Event()
+
+    async def turn(self, record: Record) -> None:
+        while self._pending and self._pending[0] != (record.t, id(record)):
+            self._changed.clear()
+            await self._changed.wait()
+
+    def done(self, record: Record) -> None:
+        self._pending.remove((record.t, id(record)))
+        self._changed.set()
+
+
 async def replay_ami(
-    host: str, port: int, records: list[Record], time_scale: float, grace: float = 0.3
+    host: str,
+    port: int,
+    records: list[Record],
+    time_scale: float,
+    grace: float = 0.3,
+    shared_start: float | None = None,
+    sequencer: Sequencer | None = None,
 ) -> list[Connection]:
+    """Replay one trace. With `shared_start` (a `time.monotonic()` value) sends follow the
+    recorded times from that instant, so two traces recorded on one time line (16a/16b)
+    stay in step; without it each send keeps its recorded gap to the previous one."""
     conns = connections_of(records)
     # Each send keeps its recorded gap to the previous one (divided by the time scale): when
     # the replay falls behind (waiting for an identity), later sends shift with it.
     clock = {"at": time.monotonic(), "t": records[0].t if records else 0.0}
+    if shared_start is not None:
+        clock = {"at": shared_start, "t": 0.0}
 
     async def wait_until(t: float) -> None:
+        if shared_start is not None:
+            delay = shared_start + t / time_scale - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return
         target = clock["at"] + max(0.0, t - clock["t"]) / time_scale
         delay = target - time.monotonic()
         if delay > 0:
@@ -197,8 +241,12 @@ async def replay_ami(
         for record in conn.client:
             await wait_until(record.t)
             data = await _translated(record, conn, received)
+            if sequencer is not None:
+                await sequencer.turn(record)
             writer.write(data)
             await writer.drain()
+            if sequencer is not None:
+                sequencer.done(record)
         await wait_until(conn.end_t)
         if conn.server_closes:
             with contextlib.suppress(TimeoutError):

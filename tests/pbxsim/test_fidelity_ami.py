@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from telephony.pbxsim import EmulatedPBX
+from telephony.pbxsim.trunk import IaxNetwork
 from tests.pbxsim.fidelity import (
     AGIReplay,
     Relations,
+    Sequencer,
     compare_agi,
     compare_conversation,
     replay_ami,
@@ -181,4 +185,58 @@ async def test_trace_replays_like_asterisk(trace: str, tmp_path: Path) -> None:
             f"FastAGI {n}: {p}"
             for p in compare_agi(conversation.expected, bytes(conversation.actual), relations)
         ]
+    assert not problems, "\n\n".join(problems)
+
+
+async def test_two_pbx_trunk_replays_like_asterisk() -> None:
+    """Traces 16a/16b: the 12345 PBX (lab-config/pbx-1) hands a call over the IAX2 trunk to
+    the 110 PBX (pbx-2); both AMI conversations were recorded on one time line and are
+    replayed together, the client sends of both kept in their recorded order."""
+    scale = TIME_SCALE
+    network = IaxNetwork()
+    near = EmulatedPBX.from_config_dir(
+        LAB_CONFIG / "pbx-1", name="lab", time_scale=scale, iax_network=network
+    )
+    far = EmulatedPBX.from_config_dir(
+        LAB_CONFIG / "pbx-2", name="lab2", time_scale=scale, iax_network=network
+    )
+    _rang_last("q12345", "Local/agent101@agents/n")(near)
+    _rang_last("q110-city", "Local/agent111@agents/n")(far)
+    near_trace = read_trace(TRACES_DIR / "16a_two_pbx_trunk.lab1.ami.txt")
+    far_trace = read_trace(TRACES_DIR / "16b_two_pbx_trunk.lab2.ami.txt")
+    await near.start()
+    await far.start()
+    try:
+        start = time.monotonic()
+        sequencer = Sequencer(near_trace, far_trace)
+        near_conns, far_conns = await asyncio.gather(
+            replay_ami(
+                "127.0.0.1",
+                near.ami_port,
+                near_trace,
+                scale,
+                shared_start=start,
+                sequencer=sequencer,
+            ),
+            replay_ami(
+                "127.0.0.1",
+                far.ami_port,
+                far_trace,
+                scale,
+                shared_start=start,
+                sequencer=sequencer,
+            ),
+        )
+    finally:
+        await near.stop()
+        await far.stop()
+    problems = []
+    for label, conns in (("16a", near_conns), ("16b", far_conns)):
+        for conn in conns:
+            problems += [
+                f"{label}: {p}"
+                for p in compare_conversation(
+                    conn.expected, conn.actual, Relations(), carried_over=QUEUE_HISTORY
+                )
+            ]
     assert not problems, "\n\n".join(problems)
