@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from bridge import redis_keys
 from bridge.conferences.model import Conference
 
 KEEP_S = 24 * 3600
-ACTIVE = "hb:conferences:active"
-SEQUENCE = "hb:conferences:seq"
+ACTIVE = redis_keys.CONFERENCES_ACTIVE
+SEQUENCE = redis_keys.CONFERENCES_SEQUENCE
 # Rooms are 9 + six digits: apart from the consult transfers' rooms (ticket digits).
 ROOM_PREFIX = "9"
 
 
 def _key(room: str) -> str:
-    return f"hb:conference:{room}"
+    return redis_keys.conference(room)
 
 
 def _ticket_key(ticket_id: str) -> str:
-    return f"hb:conference-ticket:{ticket_id}"
+    return redis_keys.conference_of_ticket(ticket_id)
 
 
 class ConferenceStore:

@@ -1,7 +1,7 @@
 """The call-back list (回拨): early-released callers whose number is not withheld.
 
-Redis: ``hotline:callbacks:next`` (INCR for ids), one hash per entry
-``hotline:callbacks:<id>`` and a sorted set ``hotline:callbacks:pending`` (score = time) of
+Redis: ``hb:callbacks:next`` (INCR for ids), one hash per entry
+``hb:callbacks:<id>`` and a sorted set ``hb:callbacks:pending`` (score = time) of
 the entries still to call. Entries expire with the history retention. Every call-back made is
 appended to the entry's ``attempts`` (JSON) with its result.
 """
@@ -15,9 +15,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 
+from bridge import redis_keys
 from bridge.monitoring.history import as_bytes
 
-PREFIX = "hotline:callbacks"
+PREFIX = redis_keys.CALLBACKS
 NEXT_ID = f"{PREFIX}:next"
 PENDING = f"{PREFIX}:pending"
 ALL = f"{PREFIX}:all"

@@ -1,6 +1,6 @@
 """Per-minute history of caller outcomes in Redis, so windows and ranges survive a restart.
 
-One hash per queue per local day: ``hotline:monitor:minutes:<queue>:<YYYYMMDD>``, field
+One hash per queue per local day: ``hb:monitor:minutes:<queue>:<YYYYMMDD>``, field
 ``<minute>:<tally>`` (minute = UNIX seconds // 60 of the JOIN minute, tally a field of
 :class:`routing.metrics.Counts`), written with HINCRBY / HINCRBYFLOAT. Every write refreshes
 the hash's EXPIRE to the retention, so keys are bounded: queues x retained days.
@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
+from bridge import redis_keys
 from routing.metrics import MINUTE, CallerOutcome, Counts, MetricsConfig, Outcome
 
-KEY_PREFIX = "hotline:monitor:minutes"
+KEY_PREFIX = redis_keys.MONITOR_MINUTES
 COUNT_FIELDS = frozenset(f.name for f in fields(Counts))
 FLOAT_FIELDS = frozenset({"answer_wait_total", "abandon_wait_total"})
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge import redis_keys
 from routing.tickets import Kind, Urgency
 
 AGENT_ID = re.compile(r"^[A-Za-z0-9@._:\-]{1,80}$")
@@ -64,13 +65,12 @@ def agent_id_of(channel_or_interface: str) -> str:
 
 
 class DraftStore:
-    def __init__(self, redis: aioredis.Redis, ttl_seconds: int, prefix: str = "hb") -> None:
+    def __init__(self, redis: aioredis.Redis, ttl_seconds: int) -> None:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
-        self.prefix = prefix
 
     def key(self, agent: str) -> str:
-        return f"{self.prefix}:draft:{check_agent_id(agent)}"
+        return redis_keys.draft(check_agent_id(agent))
 
     async def put(self, agent: str, draft: AgentDraft) -> None:
         await self.redis.set(

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
 
+from bridge import redis_keys
+
 KEEP_AFTER_DEADLINE_S = 3600
 
 
@@ -41,12 +43,11 @@ class InFlight:
 
 
 class InFlightStore:
-    def __init__(self, redis: aioredis.Redis, prefix: str = "hb") -> None:
+    def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
-        self.prefix = prefix
 
     def key(self, ticket_id: str) -> str:
-        return f"{self.prefix}:transfer:{ticket_id}"
+        return redis_keys.transfer(ticket_id)
 
     async def save(self, record: InFlight, now: float) -> None:
         ttl = max(1, int(record.deadline - now) + KEEP_AFTER_DEADLINE_S)
