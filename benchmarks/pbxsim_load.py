@@ -328,7 +328,7 @@ async def drive(conn: Connection, args: argparse.Namespace) -> dict[str, float]:
         await client.connect()
     pool = CallerPool(clients, infos, args)
     conn.send("measure")
-    started = time.monotonic()
+    started, driver_cpu = time.monotonic(), time.process_time()
     await pool.fill(args.ramp)
     await asyncio.sleep(max(0.0, args.duration - (time.monotonic() - started)))
     messages = sum(every.messages for every, _ in counters.values())
@@ -338,6 +338,7 @@ async def drive(conn: Connection, args: argparse.Namespace) -> dict[str, float]:
     logging.getLogger("telephony.ami.client").setLevel(logging.ERROR)
     conn.send("stop")
     elapsed = time.monotonic() - started
+    driver_cpu = time.process_time() - driver_cpu
     await pool.stop()
     # The PBXs stop first: closing our sessions under a PBX still writing makes it log a
     # failed send for every event.
@@ -358,6 +359,7 @@ async def drive(conn: Connection, args: argparse.Namespace) -> dict[str, float]:
         "kbytes_per_s": bytes_read / elapsed / 1000,
         "events_per_s_bridge": bridge_messages / elapsed,
         "pbx_cpu_percent": 100 * pbx["cpu_s"] / pbx["wall_s"],
+        "driver_cpu_percent": 100 * driver_cpu / elapsed,
         "calls_placed": float(pool.placed),
         "calls_answered": float(pool.answered),
         "calls_gave_up": float(pool.gave_up),
