@@ -44,9 +44,12 @@ from bridge.overflow.config import (
     pbx_overflow_config,
 )
 from bridge.overflow.controller import OverflowController
+from ivr.route_110 import add_route_110
 from routing.simulation.comparison import compare
 from routing.simulation.engine import PolicyName
 from routing.simulation.scenario import Scenario
+from telephony.agi.routes import AgiRoutes
+from telephony.agi.server import FastAgiServer
 from telephony.ami.client import AMIClient
 from telephony.ami.errors import AMIError
 from telephony.ami.events import AgentConnect, Event, Newchannel
@@ -68,9 +71,20 @@ MANAGER_USER = "hotline-bridge"
 _PJSIP_MEMBER = re.compile(r"^(\s*member\s*=>?\s*)PJSIP/([A-Za-z0-9_.\-]+)", re.MULTILINE)
 
 
-def prepare_110(target: Path) -> list[str]:
-    """A copy of the shipped 110 config whose seats are emulated phones; returns the seats."""
+def prepare_110(target: Path, agi_port: int = 4573) -> list[str]:
+    """A copy of the shipped 110 config whose seats are emulated phones and whose dialplan
+    reaches the bridge's FastAGI on `agi_port`; returns the seats."""
     shutil.copytree(PBX_110, target)
+    extensions = target / "extensions.conf"
+    extensions.write_text(
+        re.sub(
+            r"^BRIDGE_AGI = .*$",
+            f"BRIDGE_AGI = 127.0.0.1:{agi_port}",
+            extensions.read_text(encoding="utf-8"),
+            flags=re.M,
+        ),
+        encoding="utf-8",
+    )
     queues = target / "queues.conf"
     text = queues.read_text(encoding="utf-8")
     seats = list(dict.fromkeys(m.group(2) for m in _PJSIP_MEMBER.finditer(text)))
@@ -95,7 +109,9 @@ def manager_secret(pbx: EmulatedPBX) -> str:
 
 
 def district_exten(code: str) -> str:
-    return f"110{code}"
+    """What a caller dials in [from-pstn]: 110 for the city, 110<district> for a county (whose
+    calls pass the route-110 AGI step)."""
+    return "110" if code == CITY_CODE else f"110{code}"
 
 
 @dataclass
@@ -256,7 +272,7 @@ def traffic_plan(scenario: Scenario, warmup_s: float, seed: int) -> tuple[list[P
     entries = tuple(
         Entry(
             name=c.code,
-            context="hb-queue",
+            context="from-pstn",
             exten=district_exten(c.code),
             calls_per_hour=scenario.base_rate(c) * 3600,
             patience=patience,
@@ -279,7 +295,8 @@ async def run_once(
     `time_scale` times longer in emulated seconds."""
     scenario = load_scenario(scenario_path)
     workdir = Path(tempfile.mkdtemp(prefix="hb-surge-e2e-"))
-    prepare_110(workdir / "pbx-110")
+    agi_port = free_port()
+    prepare_110(workdir / "pbx-110", agi_port)
     secret = manager_secret(EmulatedPBX.from_config_dir(workdir / "pbx-110"))
     port = free_port()
     redis_server = start_redis(workdir / "redis") if with_bridge else None
@@ -292,7 +309,9 @@ async def run_once(
         await driver_client.connect()
         if redis_server is not None:
             children.append(
-                _spawn_controller(scenario_path, port, secret, redis_server.url, time_scale)
+                _spawn_controller(
+                    scenario_path, port, agi_port, secret, redis_server.url, time_scale
+                )
             )
         await asyncio.sleep(1.0)  # the controller logs in and takes its first look
         calls, code_of = traffic_plan(scenario, warmup_s, seed)
@@ -328,11 +347,11 @@ def _spawn_pbx(config: Path, port: int, time_scale: float) -> subprocess.Popen[b
 
 
 def _spawn_controller(
-    scenario: Path, port: int, secret: str, redis_url: str, time_scale: float
+    scenario: Path, port: int, agi_port: int, secret: str, redis_url: str, time_scale: float
 ) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "benchmarks", "surge_e2e", "--serve-controller"]
     command += ["--scenario", str(scenario), "--time-scale", str(time_scale)]
-    command += ["--ami-port", str(port), "--redis-url", redis_url]
+    command += ["--ami-port", str(port), "--agi-port", str(agi_port), "--redis-url", redis_url]
     env = {**os.environ, "HB_E2E_AMI_SECRET": secret}
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
@@ -350,10 +369,11 @@ async def _until_listening(port: int) -> None:
 
 
 async def serve_controller(
-    scenario_path: Path, port: int, redis_url: str, time_scale: float
+    scenario_path: Path, port: int, agi_port: int, redis_url: str, time_scale: float
 ) -> None:
-    """The bridge's overflow controller alone, until SIGTERM; its clock runs at the PBX's
-    time scale so rates and hold times are in emulated seconds."""
+    """The bridge's overflow controller and the route-110 AGI step it steers (as
+    bridge.commands.run wires them), until SIGTERM; its clock runs at the PBX's time scale so
+    rates and hold times are in emulated seconds."""
     scenario = load_scenario(scenario_path)
     client = AMIClient("127.0.0.1", port, MANAGER_USER, os.environ["HB_E2E_AMI_SECRET"])
     redis = aioredis.Redis.from_url(redis_url)
@@ -367,10 +387,15 @@ async def serve_controller(
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    routes = AgiRoutes()
+    add_route_110(routes, controller.aid_target)
+    agi = FastAgiServer(routes)
+    await agi.start("127.0.0.1", agi_port)
     await client.connect()
     await controller.start()
     await stop.wait()
     await controller.stop()
+    await agi.stop(deadline=1.0)
     await client.close()
     await redis.aclose()
 
@@ -395,11 +420,14 @@ def main(argv: list[str]) -> int:
     # Internal: the controller's own process (started by a run with the bridge).
     parser.add_argument("--serve-controller", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ami-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--agi-port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_controller:
         asyncio.run(
-            serve_controller(Path(args.scenario), args.ami_port, args.redis_url, args.time_scale)
+            serve_controller(
+                Path(args.scenario), args.ami_port, args.agi_port, args.redis_url, args.time_scale
+            )
         )
         return 0
     try:
