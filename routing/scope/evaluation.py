@@ -6,8 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.model_selection import StratifiedKFold
-
 from routing.scope.cases import LabelledCase
 from routing.scope.classifier import ScopeClassifier, build_classifier
 from routing.scope.decision import Platform, Route, ScopeDecision
@@ -109,6 +107,8 @@ def cross_validate(
     training set and never scored. Each case is scored once, by a model that never saw it."""
     if folds < 2:
         raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
+    from sklearn.model_selection import StratifiedKFold  # heavy: only for cross-validation
+
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     strata = [c.platform.value for c in cases]
     outcomes: list[Outcome] = []

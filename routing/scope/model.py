@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
-
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import SGDClassifier
-from threadpoolctl import threadpool_limits
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from routing.scope.cases import LabelledCase
 from routing.scope.decision import Kind, Route
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import SGDClassifier
 
 _SAFE_ROUTES = frozenset({Route.POLICE_110, Route.BOTH})
 
@@ -50,6 +49,8 @@ class _Head(Generic[_L]):
         self._labels: list[_L] = sorted(set(labels), key=str)
         self._model: SGDClassifier | None = None
         if len(self._labels) > 1:
+            from sklearn.linear_model import SGDClassifier  # heavy: only when a model is trained
+
             # Logistic loss by stochastic gradient: as accurate here as lbfgs and ten times
             # faster; a fixed seed and epoch count make training deterministic.
             self._model = SGDClassifier(
@@ -78,7 +79,12 @@ class NgramModel:
     ) -> None:
         if not cases:
             raise ValueError("the scope model needs at least one labelled case to train on")
-        self._vectorizer = TfidfVectorizer(
+        # scikit-learn takes seconds to import: only when a model is built, so the CLI and
+        # the service start fast.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from threadpoolctl import threadpool_limits
+
+        self._vectorizer: Any = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, lowercase=True
         )
         features = self._vectorizer.fit_transform([case.text for case in cases])
