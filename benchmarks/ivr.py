@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import statistics
@@ -177,10 +178,16 @@ def run(args: argparse.Namespace) -> dict[str, FlowResult]:
         ours, theirs = context.Pipe()
         process = context.Process(target=server_process_main, args=(theirs, redis.url))
         process.start()
+        theirs.close()  # so our end reads EOF if the server process dies
         try:
             return asyncio.run(measure(ours, args))
+        except EOFError:
+            raise SystemExit(
+                "ivr: the FastAGI server process ended early (its error is above)"
+            ) from None
         finally:
-            ours.send("stop")
+            with contextlib.suppress(OSError):  # the server process may be gone already
+                ours.send("stop")
             process.join(timeout=10)
             if process.is_alive():
                 process.terminate()

@@ -374,8 +374,11 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     ours, theirs = context.Pipe()
     process = context.Process(target=pbx_process_main, args=(theirs, args.time_scale))
     process.start()
+    theirs.close()  # so our end reads EOF if the PBX process dies
     try:
         return asyncio.run(drive(ours, args))
+    except EOFError:
+        raise SystemExit("pbxsim_load: the PBX process ended early (its error is above)") from None
     finally:
         process.join(timeout=10)
         if process.is_alive():
