@@ -213,6 +213,8 @@ async def setvar(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     if not name:
         raise session.error(action, "No variable specified")
     value = action.get("Value") or ""
+    if not name.lstrip("_"):
+        raise session.error(action, f"Variable name {name!r} has nothing after its underscores")
     channel_name = action.get("Channel")
     if channel_name:
         channel = pbx.find_channel(channel_name)

@@ -193,13 +193,7 @@ async def set_variable(channel: Channel, data: str) -> None:
         # Carried to the far end of an IAX2 call; not a channel variable (no VarSet).
         channel.iaxvars[name[7:-1]] = value
         return
-    bare = name.lstrip("_")
-    if name.startswith("_"):
-        channel.inherited.add(bare)
-    channel.variables[bare] = value
-    channel.pbx.emit(
-        "VarSet", "dialplan", [*channel.headers(), ("Variable", name), ("Value", value)]
-    )
+    channel.set_variable(name, value)
 
 
 # Answer() on a channel that was not up waits for media before the next priority, at most

@@ -144,7 +144,15 @@ class Channel:
         self.emit("Newstate", "call")
 
     def set_variable(self, name: str, value: str, snapshot: dict[str, str] | None = None) -> None:
-        self.variables[name] = value
+        """Store `name` = `value`; a `_`/`__` prefix marks the variable for inheritance and
+        is stripped from the stored name (pbx_builtin_setvar_helper), while VarSet shows the
+        name as written."""
+        bare = name.lstrip("_")
+        if not bare:
+            raise ValueError(f"variable name {name!r} has nothing after its underscores")
+        if bare != name:
+            self.inherited.add(bare)
+        self.variables[bare] = value
         self.pbx.emit(
             "VarSet",
             "dialplan",

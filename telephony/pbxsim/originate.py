@@ -14,8 +14,9 @@ from telephony.pbxsim.channels import CAUSE_NO_ANSWER, Channel
 if TYPE_CHECKING:
     from telephony.pbxsim.pbx import EmulatedPBX
 
-# OriginateResponse Reason codes (AST_CONTROL_*): 0 failed, 3 no answer, 4 answered, 5 busy.
-REASON_FAILED, REASON_NO_ANSWER, REASON_ANSWERED, REASON_BUSY = 0, 3, 4, 5
+# OriginateResponse Reason codes (AST_CONTROL_*): 0 failed, 1 hung up while dialling,
+# 3 no answer, 4 answered, 5 busy.
+REASON_FAILED, REASON_HANGUP, REASON_NO_ANSWER, REASON_ANSWERED, REASON_BUSY = 0, 1, 3, 4, 5
 
 
 @dataclass
@@ -77,18 +78,39 @@ async def place_call(pbx: EmulatedPBX, request: OriginateRequest) -> OriginateRe
     pbx.emit("LocalBridge", "call", pair.local_bridge_headers())
     pbx.emit("DialBegin", "call", [*one.headers("Dest"), ("DialString", target.dial_string)])
     pbx.spawn(run_until_hangup(two, lambda: run_dialplan(two)))
-    try:
-        outcome = await asyncio.wait_for(
-            asyncio.shield(pair.outcome), request.timeout_ms / 1000 / pbx.clock.time_scale
-        )
-    except TimeoutError:
+    outcome = await _dial_outcome(pair, request.timeout_ms / 1000 / pbx.clock.time_scale)
+    if outcome == "TIMEOUT":
         one.cause = CAUSE_NO_ANSWER
         finish(one)
         return OriginateResult(REASON_NO_ANSWER, None)
+    if outcome == "HANGUP":
+        # ;1 hung up (AMI Hangup) while ;2 still ran its dialplan: the pair goes together
+        # (__ast_request_and_dial reads no frame and reports AST_CONTROL_HANGUP).
+        finish(one)
+        return OriginateResult(REASON_HANGUP, None)
     if outcome != "ANSWER":
         finish(one)
         return OriginateResult(REASON_BUSY, None)
     return OriginateResult(REASON_ANSWERED, one)
+
+
+async def _dial_outcome(pair: LocalPair, seconds: float) -> str:
+    """ANSWER/BUSY from the pair, TIMEOUT, or HANGUP when ;1 is hung up while dialling."""
+    hung_up: asyncio.Future[str] = asyncio.ensure_future(_ended(pair.one))
+    try:
+        done, _ = await asyncio.wait(
+            [pair.outcome, hung_up], timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        hung_up.cancel()
+    if pair.outcome in done:
+        return pair.outcome.result()
+    return "HANGUP" if done else "TIMEOUT"
+
+
+async def _ended(channel: Channel) -> str:
+    await channel.ended.wait()
+    return "HANGUP"
 
 
 def start_on_answer(pbx: EmulatedPBX, request: OriginateRequest, one: Channel) -> None:

@@ -187,7 +187,11 @@ class EmulatedPBX:
         self.channels.pop(channel.name, None)
 
     def find_channel(self, name: str) -> Channel | None:
-        return self.channels.get(name)
+        """A channel by its name or, as ast_channel_get_by_name also accepts, its Uniqueid."""
+        channel = self.channels.get(name)
+        if channel is not None:
+            return channel
+        return next((c for c in self.channels.values() if c.uniqueid == name), None)
 
     # -- device states --------------------------------------------------------------------
     def device_state_changed(self, device: str, state: str) -> None:

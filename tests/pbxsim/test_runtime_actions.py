@@ -1,0 +1,147 @@
+"""AMI actions on a running call, in cases no trace records (Setvar with inheritance marks,
+Hangup by Uniqueid, hanging up half of a Local channel), driven as a real client would."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from telephony.pbxsim import EmulatedPBX
+from tests.pbxsim.fidelity import split_server_bytes
+
+TIME_SCALE = 20.0
+
+
+class Client:
+    """A logged-in AMI session that keeps every byte the PBX sends."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.writer: asyncio.StreamWriter | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def connect(self, port: int) -> None:
+        reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.writer.write(b"Action: Login\r\nUsername: t\r\nSecret: t\r\n\r\n")
+
+        async def pump() -> None:
+            while chunk := await reader.read(65536):
+                self.data.extend(chunk)
+
+        self.task = asyncio.create_task(pump())
+
+    def send(self, text: str) -> None:
+        assert self.writer is not None
+        self.writer.write(text.replace("\n", "\r\n").encode() + b"\r\n")
+
+    def messages(self) -> list[dict[str, str]]:
+        return [dict(m.headers) for m in split_server_bytes(bytes(self.data))]
+
+    def events(self, name: str) -> list[dict[str, str]]:
+        return [m for m in self.messages() if m.get("Event") == name]
+
+    def reply(self, action_id: str) -> dict[str, str]:
+        replies = [m for m in self.messages() if m.get("ActionID") == action_id]
+        assert replies, f"no reply to {action_id}"
+        return replies[0]
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _folder(tmp_path: Path) -> Path:
+    (tmp_path / "manager.conf").write_text(
+        "[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\nchannelvars = X\n\n"
+        "[t]\nsecret = t\nread = all\nwrite = all\n"
+    )
+    (tmp_path / "queues.conf").write_text("[general]\n[q]\nstrategy = rrmemory\ntimeout = 15\n")
+    (tmp_path / "extensions.conf").write_text(
+        "[callers]\nexten => caller,1,Answer()\n same => n,Wait(600)\n same => n,Hangup()\n"
+        "[inbound]\nexten => 100,1,Queue(q,tT)\n same => n,Hangup()\n"
+        "exten => 200,1,Wait(600)\n same => n,Hangup()\n"
+        "exten => 300,1,Answer()\n same => n,Queue(q,tT)\n same => n,Hangup()\n"
+    )
+    return tmp_path
+
+
+@pytest.fixture
+async def pbx(tmp_path: Path) -> AsyncIterator[EmulatedPBX]:
+    emulated = EmulatedPBX.from_config_dir(_folder(tmp_path), time_scale=TIME_SCALE)
+    await emulated.start()
+    yield emulated
+    await emulated.stop()
+
+
+@pytest.fixture
+async def client(pbx: EmulatedPBX) -> AsyncIterator[Client]:
+    session = Client()
+    await session.connect(pbx.ami_port)
+    yield session
+    session.close()
+
+
+async def _call(client: Client, exten: str) -> tuple[str, str]:
+    """Originate Local/caller@callers into inbound `exten`; the ;1 and ;2 halves' names."""
+    client.send(
+        "Action: Originate\nChannel: Local/caller@callers\nContext: inbound\n"
+        f"Exten: {exten}\nPriority: 1\nAsync: true\n"
+    )
+    await asyncio.sleep(1 / TIME_SCALE)
+    names = [e["Channel"] for e in client.events("Newchannel")]
+    one = next(n for n in names if n.startswith("Local/caller@callers-") and n.endswith(";1"))
+    return one, one[:-1] + "2"
+
+
+async def test_setvar_with_inheritance_marks_stores_the_bare_name(
+    pbx: EmulatedPBX, client: Client
+) -> None:
+    one, _ = await _call(client, "200")
+    client.send(f"Action: Setvar\nActionID: s1\nChannel: {one}\nVariable: __X\nValue: 42\n")
+    client.send(f"Action: Getvar\nActionID: g1\nChannel: {one}\nVariable: X\n")
+    client.send(f"Action: Setvar\nActionID: s2\nChannel: {one}\nVariable: _Y\nValue: 7\n")
+    client.send(f"Action: Getvar\nActionID: g2\nChannel: {one}\nVariable: Y\n")
+    client.send(f"Action: Setvar\nActionID: s3\nChannel: {one}\nVariable: __\nValue: 1\n")
+    await asyncio.sleep(1 / TIME_SCALE)
+    assert client.reply("g1")["Value"] == "42"
+    assert client.reply("g2")["Value"] == "7"
+    assert client.reply("s3")["Response"] == "Error"
+    assert "nothing after its underscores" in client.reply("s3")["Message"]
+    varset = [e for e in client.events("VarSet") if e["Variable"] == "__X"]
+    assert varset and varset[0]["ChanVariable"] == "X=42"
+    assert pbx.channels[one].inherited >= {"X", "Y"}
+
+
+async def test_hangup_accepts_a_uniqueid(client: Client) -> None:
+    one, _ = await _call(client, "200")
+    uniqueid = next(e["Uniqueid"] for e in client.events("Newchannel") if e["Channel"] == one)
+    client.send(f"Action: Hangup\nActionID: h1\nChannel: {uniqueid}\n")
+    await asyncio.sleep(1 / TIME_SCALE)
+    assert client.reply("h1")["Message"] == "Channel Hungup"
+    assert one in [e["Channel"] for e in client.events("Hangup")]
+
+
+@pytest.mark.parametrize("exten", ["200", "100", "300"])
+async def test_hanging_up_the_first_half_takes_the_second_with_it(
+    client: Client, exten: str
+) -> None:
+    """;2 running the dialplan (200: Wait, 100: waiting in a queue while ringing, 300:
+    answered and waiting in a queue) goes when ;1, held by Originate, is hung up."""
+    client.send(
+        f"Action: Originate\nChannel: Local/{exten}@inbound\nApplication: Wait\n"
+        "Data: 600\nAsync: true\n"
+    )
+    await asyncio.sleep(1 / TIME_SCALE)
+    one = f"Local/{exten}@inbound-00000000;1"
+    two = one[:-1] + "2"
+    assert {one, two} <= {e["Channel"] for e in client.events("Newchannel")}
+    client.send(f"Action: Hangup\nActionID: h1\nChannel: {one}\n")
+    await asyncio.sleep(1 / TIME_SCALE)
+    assert client.reply("h1")["Message"] == "Channel Hungup"
+    gone = [e["Channel"] for e in client.events("Hangup")]
+    assert one in gone and two in gone
