@@ -157,6 +157,7 @@ async def _wait_for_member(state: Queue, entry: QueueEntry) -> Answered:
     caller = entry.channel
     while True:
         caller.check()
+        _check_redirected(state, entry)
         member = state.next_member()
         if member is None:
             # app_queue looks again once a second after the caller joined.
@@ -176,6 +177,7 @@ async def _wait_in_queue(state: Queue, entry: QueueEntry, seconds: float) -> Non
     deadline = loop.time() + seconds / caller.pbx.clock.time_scale
     while True:
         caller.check()
+        _check_redirected(state, entry)
         _check_exit_key(state, entry)
         remaining = deadline - loop.time()
         if remaining <= 0:
@@ -185,6 +187,23 @@ async def _wait_in_queue(state: Queue, entry: QueueEntry, seconds: float) -> Non
             await asyncio.wait_for(caller.wakeup.wait(), remaining)
     if entry.withdraw_info is not None:
         _withdraw(state, entry)
+
+
+def _check_redirected(state: Queue, entry: QueueEntry) -> None:
+    """An AMI Redirect (async goto) of a waiting caller: app_queue sees the soft hangup,
+    records an abandon (QueueCallerAbandon, QueueCallerLeave) and returns; the dialplan then
+    goes on at the target (app_queue's queue_exec, unverified on real Asterisk)."""
+    caller = entry.channel
+    if caller.redirect_to is None or caller.hangup_requested:
+        return
+    _abandon(state, entry, entry.joined)
+    raise LeftQueue
+
+
+async def _until_redirected(channel: Channel) -> None:
+    while channel.redirect_to is None:
+        channel.wakeup.clear()
+        await channel.wakeup.wait()
 
 
 def _check_exit_key(state: Queue, entry: QueueEntry) -> None:
@@ -306,20 +325,10 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
     )
     ring_started = pbx.clock.now()
     pbx.spawn(run_until_hangup(two, lambda: _run_member_dialplan(two)))
-    ended: asyncio.Future[object] = asyncio.ensure_future(caller.ended.wait())
-    outcome: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(pair.outcome))
-    try:
-        done, _ = await asyncio.wait(
-            {outcome, ended},
-            timeout=state.config.timeout / pbx.clock.time_scale,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-    finally:
-        ended.cancel()
-        outcome.cancel()
-        member.ringing = False
+    done = await _ring_ends(state, caller, pair.outcome)
+    member.ringing = False
     answered = pair.outcome.done() and pair.outcome.result() == "ANSWER"
-    return _ring_result(state, caller, member, one, answered, bool(done), ring_started)
+    return _ring_result(state, caller, member, one, answered, done, ring_started)
 
 
 def _second_newexten(one: Channel) -> None:
@@ -370,20 +379,30 @@ async def _ring_phone(
     )
     ring_started = pbx.clock.now()
     pbx.spawn(call.run())
-    ended: asyncio.Future[object] = asyncio.ensure_future(caller.ended.wait())
-    outcome: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(call.outcome))
+    done = await _ring_ends(state, caller, call.outcome)
+    member.ringing = False
+    answered = call.outcome.done() and call.outcome.result() == "ANSWER"
+    return _ring_result(state, caller, member, one, answered, done, ring_started)
+
+
+async def _ring_ends(state: Queue, caller: Channel, outcome: asyncio.Future[str]) -> bool:
+    """Wait for the member's answer or refusal, the caller's hangup or redirect, or the
+    ring timeout; False on the timeout."""
+    waits: set[asyncio.Future[object]] = {
+        asyncio.ensure_future(caller.ended.wait()),
+        asyncio.ensure_future(_until_redirected(caller)),
+        asyncio.ensure_future(asyncio.shield(outcome)),
+    }
     try:
         done, _ = await asyncio.wait(
-            {outcome, ended},
-            timeout=state.config.timeout / pbx.clock.time_scale,
+            waits,
+            timeout=state.config.timeout / caller.pbx.clock.time_scale,
             return_when=asyncio.FIRST_COMPLETED,
         )
     finally:
-        ended.cancel()
-        outcome.cancel()
-        member.ringing = False
-    answered = call.outcome.done() and call.outcome.result() == "ANSWER"
-    return _ring_result(state, caller, member, one, answered, bool(done), ring_started)
+        for wait in waits:
+            wait.cancel()
+    return bool(done)
 
 
 def _ring_result(
@@ -395,16 +414,17 @@ def _ring_result(
     ended_in_time: bool,
     ring_started: float,
 ) -> Answered | None:
-    if answered and not caller.hangup_requested:
+    leaving = caller.hangup_requested or caller.redirect_to is not None
+    if answered and not leaving:
         return Answered(member, one, ring_started)
-    # Caller gone, member busy or no answer in time: drop the member's leg.
+    # Caller gone or redirected, member busy or no answer in time: drop the member's leg.
     pbx = caller.pbx
     member_headers = [
         ("Queue", state.name),
         ("Interface", member.interface),
         ("MemberName", member.name),
     ]
-    one.cause = CAUSE_NORMAL if caller.hangup_requested else 0
+    one.cause = CAUSE_NORMAL if leaving else 0
     finish(one)
     if not ended_in_time:
         pbx.emit(

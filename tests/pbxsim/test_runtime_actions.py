@@ -60,12 +60,18 @@ def _folder(tmp_path: Path) -> Path:
         "[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\nchannelvars = X\n\n"
         "[t]\nsecret = t\nread = all\nwrite = all\n"
     )
-    (tmp_path / "queues.conf").write_text("[general]\n[q]\nstrategy = rrmemory\ntimeout = 15\n")
+    (tmp_path / "queues.conf").write_text(
+        "[general]\n[q]\nstrategy = rrmemory\ntimeout = 15\n"
+        "[rung]\nstrategy = rrmemory\ntimeout = 15\nmember => Local/slow@agents/n,0,Slow\n"
+    )
     (tmp_path / "extensions.conf").write_text(
         "[callers]\nexten => caller,1,Answer()\n same => n,Wait(600)\n same => n,Hangup()\n"
         "[inbound]\nexten => 100,1,Queue(q,tT)\n same => n,Hangup()\n"
         "exten => 200,1,Wait(600)\n same => n,Hangup()\n"
         "exten => 300,1,Answer()\n same => n,Queue(q,tT)\n same => n,Hangup()\n"
+        "exten => 400,1,Answer()\n same => n,Queue(rung,tT)\n same => n,Hangup()\n"
+        "exten => elsewhere,1,UserEvent(Arrived)\n same => n,Wait(600)\n"
+        "[agents]\nexten => slow,1,Ringing()\n same => n,Wait(600)\n"
     )
     return tmp_path
 
@@ -145,3 +151,25 @@ async def test_hanging_up_the_first_half_takes_the_second_with_it(
     assert client.reply("h1")["Message"] == "Channel Hungup"
     gone = [e["Channel"] for e in client.events("Hangup")]
     assert one in gone and two in gone
+
+
+@pytest.mark.parametrize("exten", ["100", "400"])
+async def test_redirect_takes_a_waiting_caller_out_of_the_queue(
+    pbx: EmulatedPBX, client: Client, exten: str
+) -> None:
+    """100: nobody to ring; 400: a member's phone is ringing (its leg is dropped)."""
+    one, _ = await _call(client, exten)
+    client.send(
+        f"Action: Redirect\nActionID: r1\nChannel: {one}\nContext: inbound\n"
+        "Exten: elsewhere\nPriority: 1\n"
+    )
+    await asyncio.sleep(1 / TIME_SCALE)
+    assert client.reply("r1")["Response"] == "Success"
+    leaves = [e for e in client.events("QueueCallerLeave") if e["Channel"] == one]
+    assert len(leaves) == 1
+    arrived = [e for e in client.events("UserEvent") if e["UserEvent"] == "Arrived"]
+    assert arrived and arrived[0]["Channel"] == one
+    assert all(not q.entries for q in pbx.queues.values())
+    if exten == "400":
+        slow = [e["Channel"] for e in client.events("Hangup") if "slow@agents" in e["Channel"]]
+        assert len(slow) == 2, "the ringing member's leg was not dropped"
