@@ -19,8 +19,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-AUDIT_STREAM = "hb:overflow:audit"
-ROUTING_HASH = "hb:overflow:routing"
+from bridge import redis_keys
+
+AUDIT_STREAM = redis_keys.OVERFLOW_AUDIT
+ROUTING_HASH = redis_keys.OVERFLOW_ROUTING
 
 log = logging.getLogger("bridge.overflow")
 
