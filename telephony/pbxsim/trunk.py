@@ -229,6 +229,13 @@ async def _talk(caller: Channel, out: Channel, peer_name: str, exten: str) -> No
     caller.set_variable("DIALEDPEERNAME", out.name)
     caller.set_variable("DIALEDPEERNUMBER", f"{peer_name}/{exten}")
     pbx.emit("DialEnd", "call", [*caller.headers(), *out.headers("Dest"), ("DialStatus", "ANSWER")])
+    if caller.state != STATE_UP:
+        # app_dial answers an unanswered caller once the far end answers (so the Local
+        # ;1 dialling it, e.g. a conference leg, is answered too). Unverified on real
+        # Asterisk: trace 16a's caller was already up.
+        caller.set_state(STATE_UP)
+        if caller.pair is not None and caller is caller.pair.two:
+            caller.pair.answered()
     bridge = Bridge(pbx)
     pbx.emit("DeviceStateChange", "call", [("Device", f"IAX2/{peer_name}"), ("State", "INUSE")])
     out.emit(

@@ -82,3 +82,34 @@ async def test_a_call_crosses_the_trunk_with_its_ticket() -> None:
         far.close()
         await pbx12345.stop()
         await pbx110.stop()
+
+
+async def test_an_unanswered_caller_is_answered_when_the_far_end_answers() -> None:
+    """Local/to110@trunk's ;2 dials the trunk without Answer(): when the 110 side answers,
+    Dial answers ;2, so the Originate holding ;1 succeeds (a three-party leg enters its
+    room this way)."""
+    network = IaxNetwork()
+    pbx12345 = EmulatedPBX.from_config_dir(
+        LAB_CONFIG / "pbx-1", name="lab", time_scale=TIME_SCALE, iax_network=network
+    )
+    pbx110 = EmulatedPBX.from_config_dir(
+        LAB_CONFIG / "pbx-2", name="lab2", time_scale=TIME_SCALE, iax_network=network
+    )
+    await pbx12345.start()
+    await pbx110.start()
+    near = Listener()
+    try:
+        await near.connect(pbx12345.ami_port)
+        near.send(
+            "Action: Originate\nChannel: Local/to110@trunk\nApplication: Wait\nData: 600\n"
+            'CallerID: "Citizen 17" <13800000017>\nAsync: true\n'
+        )
+        await asyncio.sleep(4 / TIME_SCALE)
+        responses = near.events("OriginateResponse")
+        assert responses and responses[0]["Response"] == "Success"
+        up = [e["Channel"] for e in near.events("Newstate") if e["ChannelStateDesc"] == "Up"]
+        assert any(name.startswith("Local/to110@trunk-") and name.endswith(";2") for name in up)
+    finally:
+        near.close()
+        await pbx12345.stop()
+        await pbx110.stop()
