@@ -3,7 +3,8 @@
 A wall screen opens ``/wallboard?token=<monitor token>``: the page sends that token as a
 bearer token to ``/api/wallboard`` (a long-lived read-only link; a monitor token can read
 nothing else of consequence). With ``wallboard_open`` in the monitoring config the page reads
-``/wallboard/data`` instead, which needs no token.
+``/wallboard/data`` instead, which needs no token. When the surge-overflow controller is
+installed the figures carry an ``overflow`` part (bridge.wallboard.overflow_summary).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from aiohttp import web
 from bridge.http.routes import RouteTable
 from bridge.monitoring.monitor import QueueMonitor
 from bridge.monitoring.views import wallboard_json
+from bridge.overflow.controller import OverflowController
 from bridge.settings import Role
+from bridge.wallboard.overflow_summary import overflow_summary
 
 ASSETS = Path(__file__).resolve().parent  # shipped as package data (pyproject)
 CONTENT_TYPES = {
@@ -45,9 +48,34 @@ async def style(request: web.Request) -> web.Response:
     return _asset("wallboard.css")
 
 
-def add_wallboard_routes(routes: RouteTable, monitor: QueueMonitor) -> None:
+# "任城区110指挥中心" → "任城区": the place is what a wall screen has room for.
+PLATFORM_SUFFIXES = ("公安局110报警服务台", "110指挥中心", "110报警服务台")
+
+
+def short_name(platform_name: str) -> str:
+    for suffix in PLATFORM_SUFFIXES:
+        if platform_name.endswith(suffix) and len(platform_name) > len(suffix):
+            return platform_name.removesuffix(suffix)
+    return platform_name
+
+
+def centre_names(monitor: QueueMonitor, controller: OverflowController) -> dict[str, str]:
+    """Centre code → the short name of its 110 platform, from the queue directory."""
+    return {
+        c.code: short_name(monitor.directory.get(c.queue).platform_name)
+        for c in controller.config.centres
+    }
+
+
+def add_wallboard_routes(
+    routes: RouteTable, monitor: QueueMonitor, overflow: OverflowController | None = None
+) -> None:
     async def data(request: web.Request) -> web.Response:
-        return web.json_response(wallboard_json(monitor, monitor.clock()))
+        body = wallboard_json(monitor, monitor.clock())
+        if overflow is not None:
+            names = centre_names(monitor, overflow)
+            body["overflow"] = await overflow_summary(overflow, names, monitor.metrics.zone)
+        return web.json_response(body)
 
     tags = ["wallboard"]
     routes.add("GET", "/wallboard", page, summary="Wallboard page", roles=None, tags=tags)

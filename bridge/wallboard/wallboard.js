@@ -77,6 +77,64 @@ function render(data) {
   document.getElementById("total-early").textContent = String(early);
   document.getElementById("callbacks").textContent = String(data.callbacks_pending);
   document.getElementById("updated").textContent = data.generated_at.slice(11, 19);
+  renderOverflow(data.overflow);
+}
+
+function seats(lenders) {
+  return lenders.map((l) => l.name + " " + l.seats + "席").join(" · ");
+}
+
+// Overflow on the rows: a "支援中" badge and who lends how many seats, on each row whose queue
+// belongs to a supported centre (its own queue, and its aid queue if the board lists it).
+function markSupport(overflow) {
+  const byCentre = new Map(overflow.supported.map((s) => [s.centre, s]));
+  for (const row of document.querySelectorAll("#queues tbody tr")) {
+    const support = byCentre.get(overflow.queues[row.dataset.queue]);
+    if (!support) continue;
+    const name = row.querySelector("td.name");
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "支援中";
+    name.insertBefore(badge, name.firstChild.nextSibling);
+    const lenders = document.createElement("span");
+    lenders.className = "lenders";
+    lenders.textContent = support.lenders.length ? "借入 " + seats(support.lenders) : "等待借调";
+    name.appendChild(lenders);
+    row.classList.add("supported");
+  }
+}
+
+function renderActions(overflow) {
+  const list = document.getElementById("overflow-actions");
+  list.replaceChildren();
+  for (const a of overflow.actions) {
+    const item = document.createElement("li");
+    item.dataset.kind = a.kind;
+    if (a.failed) item.className = "failed";
+    for (const [cls, text] of [["time", a.time], ["centre", a.name], ["action", a.action], ["reason", a.reason]]) {
+      const span = document.createElement("span");
+      span.className = cls;
+      span.textContent = text;
+      item.appendChild(span);
+    }
+    list.appendChild(item);
+  }
+  if (!overflow.actions.length) {
+    const item = document.createElement("li");
+    item.className = "none";
+    item.textContent = "暂无支援动作";
+    list.appendChild(item);
+  }
+  document.getElementById("overflow-error").textContent =
+    overflow.actions_error ? "支援记录暂不可用: " + overflow.actions_error : "";
+}
+
+function renderOverflow(overflow) {
+  const section = document.getElementById("overflow");
+  section.hidden = !overflow;  // no overflow controller installed: nothing shown
+  if (!overflow) return;
+  markSupport(overflow);
+  renderActions(overflow);
 }
 
 async function poll() {

@@ -67,6 +67,7 @@ async def test_wallboard_shows_the_scripted_figures(
     await expect(page.locator("#total-early")).to_have_text("3")
     await expect(row.locator("td.name")).to_contain_text("济宁市公安局110报警服务台")
     assert await row.locator("svg.spark polyline").count() == 2
+    await expect(page.locator("#overflow")).to_be_hidden()  # no overflow controller installed
     await page.screenshot(path=SCREENSHOT, full_page=True)
 
     # Live: the caller hangs up; the next poll shows it without reloading the page.
