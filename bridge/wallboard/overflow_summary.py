@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -149,37 +150,74 @@ def _clock_time(entry_id: str, zone: tzinfo) -> str:
     return datetime.fromtimestamp(millis / 1000, zone).strftime("%H:%M:%S")
 
 
+@dataclass
+class Group:
+    """A run of audit entries shown as one action: the newest entry and what the run counts
+    (members for loan steps — one lent into two queues is one seat —, callers, or steps)."""
+
+    newest: dict[str, Any]
+    counted: set[str] = field(default_factory=set)
+    cut: bool = False  # the run may go on past the entries read: its count is a lower bound
+
+    def add(self, entry: Mapping[str, Any]) -> None:
+        detail = entry.get("detail") or {}
+        self.counted.add(str(detail.get("member") or detail.get("caller") or entry.get("id")))
+
+
+def _group_key(entry: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    detail = entry.get("detail") or {}
+    return (
+        entry["kind"],
+        _centre_of(entry),
+        str(detail.get("donor", "")),
+        entry.get("outcome", ""),
+    )
+
+
 def recent_actions(
-    audit: list[dict[str, Any]], name: CentreNames, zone: tzinfo, shown: int = ACTIONS_SHOWN
+    audit: list[dict[str, Any]],
+    name: CentreNames,
+    zone: tzinfo,
+    shown: int = ACTIONS_SHOWN,
+    complete: bool = True,
 ) -> list[dict[str, Any]]:
-    """The newest `shown` actions, newest first; a run of entries of the same kind, centre and
-    outcome is one action with a count. Policy notes (English prose) are left out."""
-    groups: list[tuple[dict[str, Any], int]] = []
+    """The newest `shown` actions, newest first; a run of entries of the same kind, centre,
+    donor and outcome is one action with a count. Policy notes (English prose) are left out.
+    `complete` False: `audit` is only the newest part of the stream."""
+    groups: list[Group] = []
+    stopped = False
     for entry in audit:
         if entry.get("kind") not in ACTION_NAMES:
             continue
-        key = (entry["kind"], _centre_of(entry), entry.get("outcome"))
-        if groups:
-            first, count = groups[-1]
-            if (first["kind"], _centre_of(first), first.get("outcome")) == key:
-                groups[-1] = (first, count + 1)
-                continue
+        if groups and _group_key(groups[-1].newest) == _group_key(entry):
+            groups[-1].add(entry)
+            continue
         if len(groups) == shown:
+            stopped = True
             break
-        groups.append((entry, 1))
-    return [
-        {
-            "time": _clock_time(entry["id"], zone),
-            "kind": entry["kind"],
-            "action": ACTION_NAMES[entry["kind"]],
-            "centre": _centre_of(entry),
-            "name": name(_centre_of(entry)) if _centre_of(entry) else "",
-            "count": count,
-            "failed": entry.get("outcome") == "failed",
-            "reason": _entry_reason(entry, count, name),
-        }
-        for entry, count in groups
-    ]
+        groups.append(Group(entry))
+        groups[-1].add(entry)
+    if groups and not stopped and not complete:
+        groups[-1].cut = True
+    return [_action_json(group, name, zone) for group in groups]
+
+
+def _action_json(group: Group, name: CentreNames, zone: tzinfo) -> dict[str, Any]:
+    entry = group.newest
+    centre = _centre_of(entry)
+    count = len(group.counted)
+    reason = _entry_reason(entry, count, name)
+    return {
+        "time": _clock_time(entry["id"], zone),
+        "kind": entry["kind"],
+        "action": ACTION_NAMES[entry["kind"]],
+        "centre": centre,
+        "name": name(centre) if centre else "",
+        "count": count,
+        "at_least": group.cut,
+        "failed": entry.get("outcome") == "failed",
+        "reason": f"{reason}（或更多）" if group.cut else reason,
+    }
 
 
 async def overflow_summary(
@@ -199,5 +237,5 @@ async def overflow_summary(
     except RedisError as error:
         summary["actions_error"] = str(error)
     else:
-        summary["actions"] = recent_actions(audit, name, zone)
+        summary["actions"] = recent_actions(audit, name, zone, complete=len(audit) < AUDIT_READ)
     return summary

@@ -93,14 +93,24 @@ def entry(id_ms: int, kind: str, detail: dict[str, str], **more: Any) -> dict[st
     return {"id": f"{id_ms}-0", "kind": kind, "outcome": "done", "detail": detail, **more}
 
 
+def lend(member: str, donor: str = RENCHENG, queue: str = f"q110-aid-{SURGED}") -> dict[str, str]:
+    return {"member": member, "donor": donor, "recipient": SURGED, "queue": queue}
+
+
 def test_recent_actions_group_a_burst_and_skip_notes() -> None:
-    lend = {"donor": RENCHENG, "recipient": SURGED, "member": "m"}
     newest_first = [
         entry(1_764_400_010_000, "note", {}, explain="standing down: ..."),
-        entry(1_764_400_009_000, "lend", lend),
-        entry(1_764_400_008_000, "lend", lend),
-        entry(1_764_400_007_000, "lend", lend),
-        entry(1_764_400_006_000, "lend", lend, outcome="failed", error="Permission denied"),
+        entry(1_764_400_009_000, "lend", lend("PJSIP/811-1")),
+        entry(1_764_400_008_000, "lend", lend("PJSIP/811-1", queue=f"q110-{SURGED}")),  # same seat
+        entry(1_764_400_007_000, "lend", lend("PJSIP/811-2")),
+        entry(1_764_400_006_900, "lend", lend("PJSIP/812-1", YANZHOU)),  # another donor
+        entry(
+            1_764_400_006_000,
+            "lend",
+            lend("PJSIP/811-3"),
+            outcome="failed",
+            error="Permission denied",
+        ),
         entry(
             1_764_400_005_000,
             "route_on",
@@ -109,20 +119,33 @@ def test_recent_actions_group_a_burst_and_skip_notes() -> None:
         ),
         entry(1_764_400_004_000, "override", {"centre": QUFU, "override": "forbid", "by": "duty"}),
     ]
-    actions = recent_actions(newest_first, NAMES, ZONE, shown=3)
+    actions = recent_actions(newest_first, NAMES, ZONE, shown=4)
     assert [(a["kind"], a["count"], a["failed"]) for a in actions] == [
-        ("lend", 3, False),
+        ("lend", 2, False),
+        ("lend", 1, False),
         ("lend", 1, True),
         ("route_on", 1, False),
     ]
-    first, failed, started = actions
+    first, other_donor, failed, started = actions
     assert first["time"] == "15:06:49"  # 1764400009 s in Asia/Shanghai
-    assert first["action"] == "借调坐席" and first["reason"] == "任城区110指挥中心 借出 3 席"
+    assert first["action"] == "借调坐席" and first["reason"] == "任城区110指挥中心 借出 2 席"
     assert first["name"] == "邹城市110指挥中心"
+    assert other_donor["reason"] == f"{YANZHOU} 借出 1 席"  # a code without a name: the code
     assert failed["reason"] == "任城区110指挥中心 借出 1 席（失败：Permission denied）"
     assert started["action"] == "启动支援" and "等待 70 秒" in started["reason"]
+    assert not any(a["at_least"] for a in actions)
     [override] = recent_actions(newest_first[-1:], NAMES, ZONE)
     assert override["reason"] == "duty 设为禁止支援" and override["name"] == QUFU
+
+
+def test_a_burst_longer_than_what_was_read_says_so() -> None:
+    burst = [entry(1_764_400_000_000 - n, "lend", lend(f"PJSIP/811-{n}")) for n in range(5)]
+    [action] = recent_actions(burst, NAMES, ZONE, complete=False)
+    assert action["count"] == 5 and action["at_least"] is True
+    assert action["reason"] == "任城区110指挥中心 借出 5 席（或更多）"
+    # Cut off by `shown`, the last group shown is whole: no "or more".
+    two = [burst[0], entry(1, "override", {"centre": QUFU, "override": "auto", "by": "x"})]
+    assert recent_actions(two, NAMES, ZONE, shown=1, complete=False)[0]["at_least"] is False
 
 
 def test_short_names_keep_the_place() -> None:
