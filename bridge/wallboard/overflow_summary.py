@@ -9,6 +9,7 @@ centre are shown as one line with a count: a wall screen has room for a handful 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -239,3 +240,29 @@ async def overflow_summary(
     else:
         summary["actions"] = recent_actions(audit, name, zone, complete=len(audit) < AUDIT_READ)
     return summary
+
+
+class OverflowFeed:
+    """The overflow part for every wall screen polling: built at most once per `max_age_s`
+    (reading and parsing the audit entries costs about 20 ms; screens poll every second)."""
+
+    def __init__(
+        self,
+        controller: OverflowController,
+        names: Mapping[str, str],
+        zone: tzinfo,
+        max_age_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.controller = controller
+        self.names = names
+        self.zone = zone
+        self.max_age_s = max_age_s
+        self.clock = clock
+        self._built: tuple[float, dict[str, Any]] | None = None
+
+    async def summary(self) -> dict[str, Any]:
+        now = self.clock()
+        if self._built is None or now - self._built[0] >= self.max_age_s:
+            self._built = (now, await overflow_summary(self.controller, self.names, self.zone))
+        return self._built[1]

@@ -18,7 +18,7 @@ from bridge.monitoring.monitor import QueueMonitor
 from bridge.monitoring.views import wallboard_json
 from bridge.overflow.controller import OverflowController
 from bridge.settings import Role
-from bridge.wallboard.overflow_summary import overflow_summary
+from bridge.wallboard.overflow_summary import OverflowFeed
 
 ASSETS = Path(__file__).resolve().parent  # shipped as package data (pyproject)
 CONTENT_TYPES = {
@@ -70,11 +70,14 @@ def centre_names(monitor: QueueMonitor, controller: OverflowController) -> dict[
 def add_wallboard_routes(
     routes: RouteTable, monitor: QueueMonitor, overflow: OverflowController | None = None
 ) -> None:
+    feed = None
+    if overflow is not None:
+        feed = OverflowFeed(overflow, centre_names(monitor, overflow), monitor.metrics.zone)
+
     async def data(request: web.Request) -> web.Response:
         body = wallboard_json(monitor, monitor.clock())
-        if overflow is not None:
-            names = centre_names(monitor, overflow)
-            body["overflow"] = await overflow_summary(overflow, names, monitor.metrics.zone)
+        if feed is not None:
+            body["overflow"] = await feed.summary()
         return web.json_response(body)
 
     tags = ["wallboard"]

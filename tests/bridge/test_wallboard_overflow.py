@@ -23,6 +23,7 @@ from bridge.settings import ApiToken, Role
 from bridge.settings.loading import load_settings
 from bridge.wallboard.overflow_summary import (
     CentreNames,
+    OverflowFeed,
     reason_in_chinese,
     recent_actions,
     supported_centres,
@@ -236,3 +237,18 @@ async def test_without_a_controller_there_is_no_overflow_part() -> None:
         assert "overflow" not in await wallboard(client)
     finally:
         await client.close()
+
+
+async def test_the_feed_builds_once_per_second_for_all_screens(
+    redis_client: aioredis.Redis,
+) -> None:
+    controller = scripted_controller(redis_client)
+    now = [0.0]
+    feed = OverflowFeed(controller, {}, ZONE, max_age_s=1.0, clock=lambda: now[0])
+    await controller.audit.record(AuditEntry("route_on", "done", {"centre": SURGED}))
+    first = await feed.summary()
+    await controller.audit.record(AuditEntry("route_off", "done", {"centre": SURGED}))
+    now[0] = 0.9
+    assert await feed.summary() is first  # another screen's poll within the second
+    now[0] = 1.0
+    assert [a["kind"] for a in (await feed.summary())["actions"]] == ["route_off", "route_on"]
