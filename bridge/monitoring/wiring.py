@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 from bridge.monitoring.config import QueueDirectory, monitoring_config
 from bridge.monitoring.monitor import QueueMonitor
 from bridge.monitoring.routes import add_monitoring_routes
+from bridge.overflow.controller import OverflowController
 from bridge.service import RedisComponent, Service
 from bridge.wallboard.routes import add_wallboard_routes
 from telephony.ami.client import AMIClient
@@ -45,5 +46,8 @@ def install_monitor(service: Service) -> QueueMonitor:
     )
     service.add(monitor)
     add_monitoring_routes(service.routes, monitor)
-    add_wallboard_routes(service.routes, monitor)
+    # The overflow controller, when [overflow] is on, is installed before the monitor: the
+    # wallboard then shows which centres are supported and the last overflow actions.
+    overflow = next((c for c in service.components if isinstance(c, OverflowController)), None)
+    add_wallboard_routes(service.routes, monitor, overflow)
     return monitor
