@@ -221,7 +221,7 @@ class DemoRun:
         redis = "a private Redis" if stack.redis is not None else "the configured Redis"
         return (
             f"running: {pbxs}; {redis}; bridge {stack.http_base} "
-            f"(wallboard: {stack.http_base}/wallboard).\n"
+            f"(wallboard: {stack.http_base}/wallboard?token={stack.monitor_token}).\n"
             f"{options.duration_s:g} s at {options.time_scale:g}x = "
             f"{options.traffic_s / 60:g} min of traffic, seed {options.seed}."
         )
