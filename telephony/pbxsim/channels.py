@@ -79,6 +79,7 @@ class Channel:
     # Variables set with a `__` prefix: copied to the channels this one dials.
     inherited: set[str] = field(default_factory=set)
     kicked: bool = False  # ConfbridgeKick asked this member to leave its conference
+    left_by_key: bool = False  # its confbridge.conf menu's leave_conference key was pressed
     # Dynamic features: digits typed so far, and the feature application running.
     feature_digits: str = ""
     feature_task: asyncio.Task[None] | None = None

@@ -4,6 +4,7 @@ app_confbridge publishes (trace 06), and the rooms the Confbridge* actions list.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,10 @@ from telephony.pbxsim.channels import CAUSE_NORMAL, Channel
 from telephony.pbxsim.dialplan import split_args
 
 if TYPE_CHECKING:
+    from telephony.pbxsim.conf import Menu, MenuAction
     from telephony.pbxsim.pbx import EmulatedPBX
+
+log = logging.getLogger(__name__)
 
 
 class ConferenceBridge(Bridge):
@@ -70,7 +74,17 @@ def _update_peers(conference: Conference) -> None:
 async def confbridge(channel: Channel, data: str) -> None:
     """ConfBridge(conference[,bridge_profile[,user_profile[,menu]]])."""
     pbx = channel.pbx
-    name = split_args(data)[0].strip()
+    args = [a.strip() for a in split_args(data)]
+    name = args[0]
+    menu_name = args[3] if len(args) > 3 and args[3] else "default_menu"
+    menu = pbx.confbridge.menus.get(menu_name)
+    if menu is None:
+        # app_confbridge would hang the call up ("Conference menu ... does not exist"); the
+        # emulator, like for unknown profiles, goes on without keys and says so.
+        log.warning(
+            "pbx %s: ConfBridge(%s): no menu [%s] in confbridge.conf", pbx.name, data, menu_name
+        )
+        menu = pbx.confbridge.menus["default_menu"]
     conference = pbx.conferences.get(name)
     if conference is None:
         conference = Conference(name, ConferenceBridge(pbx, name))
@@ -97,13 +111,64 @@ async def confbridge(channel: Channel, data: str) -> None:
         )
 
     asyncio.get_running_loop().call_soon(joined)
+    typed = ""
     try:
-        while not (channel.hangup_requested or channel.redirect_to or channel.kicked):
+        while not _leaving(channel):
             channel.wakeup.clear()
             await channel.wakeup.wait()
+            while not channel.digits.empty() and not _leaving(channel):
+                typed = await _menu_digit(channel, menu, typed + channel.digits.get_nowait())
     finally:
         _leave(conference, channel)
     channel.check()
+
+
+def _leaving(channel: Channel) -> bool:
+    return bool(
+        channel.hangup_requested or channel.redirect_to or channel.kicked or channel.left_by_key
+    )
+
+
+async def _menu_digit(channel: Channel, menu: Menu, typed: str) -> str:
+    """The member's DTMF against its user menu: a complete key runs its actions, a prefix of
+    a key waits for more, anything else starts over. Returns what is still being typed."""
+    actions = menu.keys.get(typed)
+    if actions is not None:
+        for action in actions:
+            await _menu_action(channel, action)
+        return ""
+    if any(key.startswith(typed) for key in menu.keys):
+        return typed
+    return ""
+
+
+async def _menu_action(channel: Channel, action: MenuAction) -> None:
+    if action.action == "leave_conference":
+        channel.left_by_key = True  # CONFBRIDGE_RESULT=DTMF, the dialplan goes on
+    elif action.action == "dialplan_exec":
+        await _dialplan_exec(channel, action)
+    # toggle_mute / no_op change nothing the emulator can show (no media).
+
+
+async def _dialplan_exec(channel: Channel, action: MenuAction) -> None:
+    """app_confbridge's action_dialplan_exec: run context,exten,priority on the member while
+    it stays in the conference, then put its dialplan position back."""
+    from telephony.pbxsim.applications import Returned, run_dialplan
+
+    saved = (channel.context, channel.exten, channel.priority)
+    saved_app = (channel.application, channel.app_data)
+    channel.context, channel.exten, channel.priority = (
+        action.context,
+        action.exten,
+        action.priority,
+    )
+    try:
+        await run_dialplan(channel, until_return=True)
+    except Returned:
+        pass  # a Return() without Gosub ends that dialplan run, as in Asterisk
+    finally:
+        channel.context, channel.exten, channel.priority = saved
+        channel.application, channel.app_data = saved_app
 
 
 def _leave(conference: Conference, channel: Channel) -> None:
@@ -123,9 +188,11 @@ def _leave(conference: Conference, channel: Channel) -> None:
         channel.cause = channel.cause or CAUSE_NORMAL
     elif channel.kicked:
         result = "KICKED"
+    elif channel.left_by_key:
+        result = "DTMF"
     else:
         result = "REDIRECT"
-    channel.kicked = False
+    channel.kicked = channel.left_by_key = False
     channel.set_variable("CONFBRIDGE_RESULT", result)
     if not conference.members:
         pbx.emit("ConfbridgeEnd", "call", conference.conference_headers())

@@ -62,6 +62,9 @@ class EmulatedPBX:
         self.phone_talk_time: float | None = None
         self.iax_network = iax_network if iax_network is not None else IAX_NETWORK
         self.features = conf.Features({}, {}, {}, {})
+        self.confbridge = conf.ConfBridgeConfig(
+            {}, {}, {"default_menu": conf.Menu("default_menu", None)}
+        )
         self.global_vars: dict[str, str] = dict(dialplan.globals)
         self.channels: dict[str, Channel] = {}
         self.conferences: dict[str, Conference] = {}
@@ -106,6 +109,7 @@ class EmulatedPBX:
             iax_network,
         )
         pbx.features = loaded.features
+        pbx.confbridge = loaded.confbridge
         pbx.iax = loaded.iax
         return pbx
 
