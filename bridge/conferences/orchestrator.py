@@ -110,7 +110,7 @@ class ConferenceService:
         )
         try:
             # The one-key transfer's own steps, so both features agree on origin and path.
-            plan = self.transfers._plan(link, caller, transfer)
+            plan = self.transfers.plan(link, caller, transfer)
             # Both are round trips (Redis, the target PBX): side by side.
             ticket, refused = await asyncio.gather(
                 self._ticket(plan, caller, transfer), self._target_problem(plan)
@@ -155,7 +155,7 @@ class ConferenceService:
                 ticket = None
             if ticket is not None and ticket.status in REUSABLE:
                 return ticket
-        draft = self.transfers._ticket_draft(plan, caller, order)
+        draft = self.transfers.ticket_draft(plan, caller, order)
         request_id = order.request_id or f"conference-{caller.uniqueid}"
         try:
             return (await store.create(draft, request_id=request_id, by=order.agent)).ticket
@@ -175,7 +175,7 @@ class ConferenceService:
             plan.target.pbx, self.rooms.links[plan.entry.pbx].live
         )
         try:
-            exists = await self.transfers._queue_exists(target, plan.target_queue)
+            exists = await self.transfers.queue_exists(target, plan.target_queue)
         except Exception as exc:  # AMIError or a lost connection: the PBX cannot be asked
             return ConferenceError(f"target PBX {target.name} unreachable: {exc}", status=502)
         if not exists:

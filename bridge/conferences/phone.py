@@ -26,10 +26,10 @@ class PhoneConferences:
 
     async def three_party(self, press: KeyPress, find_caller: CallerLookup) -> ThreePartyResult:
         agent = agent_id_of(press.agent_channel)
-        caller, draft = await asyncio.gather(find_caller(), self.transfers._draft(agent))
+        caller, draft = await asyncio.gather(find_caller(), self.transfers.agent_draft(agent))
         if caller is None:
             return ThreePartyResult(False, reason="no caller bridged with this channel")
-        pbx = self.transfers._pbx_of(press)
+        pbx = self.transfers.pbx_of(press)
         if pbx is None:
             return ThreePartyResult(False, reason=f"no PBX knows channel {press.agent_channel}")
         order = ConferenceOrder(
@@ -44,7 +44,7 @@ class PhoneConferences:
         except ConferenceError as exc:
             return ThreePartyResult(False, reason=exc.reason)
         if draft is not None:
-            await self.transfers._forget_draft(agent)
+            await self.transfers.forget_draft(agent)
         return ThreePartyResult(True, conference.id, conference.ticket_id)
 
     async def conference_key(self, uniqueid: str, channel: str, key: str) -> KeyResult:

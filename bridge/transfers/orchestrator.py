@@ -53,7 +53,8 @@ from telephony.ami.errors import AMIError
 from telephony.live import Channel, LiveModel
 
 CALLER_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
-# Kind when the agent left no draft: what the other platform takes (MISSION.md annex).
+# Kind when neither the agent's draft nor the caller's IVR choice (HB_KIND) gives one: what
+# the other platform takes (MISSION.md annex).
 DEFAULT_KIND = {"110": Kind.REPORT, "12345": Kind.HELP}
 
 
@@ -117,13 +118,13 @@ class TransferService:
             raise TransferError(
                 f"caller channel {order.caller_channel!r} is not up on {order.pbx}", status=404
             )
-        plan = self._plan(link, caller, order)
+        plan = self.plan(link, caller, order)
         mode: Mode = (
             "consult" if (order.draft.mode or self.config.default_mode) == "consult" else "blind"
         )
         if mode == "consult" and not order.agent_channel:
             raise TransferError("consult mode needs the agent's channel", status=422)
-        draft = self._ticket_draft(plan, caller, order)
+        draft = self.ticket_draft(plan, caller, order)
         request_id = order.request_id or f"onekey-{caller.uniqueid}-{int(self.clock() * 1000)}"
         ticket, problem = await self._create_and_check(draft, request_id, order, plan)
         if not ticket.created:
@@ -155,7 +156,7 @@ class TransferService:
             raise TransferError(f"PBX {pbx} is unreachable (AMI not connected)", status=503)
         return link
 
-    def _plan(self, link: PbxLink, caller: Channel, order: TransferOrder) -> TransferPlan:
+    def plan(self, link: PbxLink, caller: Channel, order: TransferOrder) -> TransferPlan:
         source = order.source_platform or self._platform_of_call(link, caller)
         kind = self.by_id[source].kind if source in self.by_id else ""
         target = order.draft.target or ("12345" if kind == "110" else "110")
@@ -182,7 +183,7 @@ class TransferService:
             status=422,
         )
 
-    def _ticket_draft(
+    def ticket_draft(
         self, plan: TransferPlan, caller: Channel, order: TransferOrder
     ) -> TicketDraft:
         d, origin, target = order.draft, plan.origin, plan.target
@@ -196,7 +197,7 @@ class TransferService:
                 origin_ref=d.origin_ref,
                 caller_number=number,
                 caller_name=d.caller_name or _plain_name(caller.caller_id_name),
-                kind=d.kind or DEFAULT_KIND[target.kind],
+                kind=d.kind or ivr_kind(caller) or DEFAULT_KIND[target.kind],
                 summary=d.summary,
                 urgency=d.urgency or Urgency.NORMAL,
                 district_code=d.district_code or target.district_code,
@@ -234,7 +235,7 @@ class TransferService:
         target = self.links.get(plan.target.pbx) or PbxLink(plan.target.pbx, LiveModel())
         created, exists = await asyncio.gather(
             self.store.create(draft, request_id=request_id, by=order.agent),
-            self._queue_exists(target, plan.target_queue),
+            self.queue_exists(target, plan.target_queue),
             return_exceptions=True,
         )
         if isinstance(created, IdempotencyConflict):
@@ -249,7 +250,7 @@ class TransferService:
             return created, f"target queue {plan.target_queue} does not exist on {target.name}"
         return created, ""
 
-    async def _queue_exists(self, link: PbxLink, queue: str) -> bool:
+    async def queue_exists(self, link: PbxLink, queue: str) -> bool:
         """Whether `queue` exists on the link's PBX (a missing one lists nothing, trace 15)."""
         client = link.connected_client()  # an unreachable PBX fails even when cached
         key, now = (link.name, queue), self.clock()
@@ -386,6 +387,16 @@ async def _ami(link: PbxLink, action: str, **headers: str) -> str:
     except AMIError as exc:
         return str(exc)
     return ""
+
+
+def ivr_kind(caller: Channel) -> Kind | None:
+    """The caller's own choice in the 12345 entry menu (``HB_KIND``, sent with every event
+    through manager.conf ``channelvars``); None when unset or not one of the five kinds."""
+    value = caller.variables.get("HB_KIND", "").strip()
+    try:
+        return Kind(value) if value else None
+    except ValueError:
+        return None
 
 
 def _peer_name(link: PbxLink, caller: Channel) -> str:

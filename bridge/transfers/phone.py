@@ -25,7 +25,7 @@ class PhoneTransfers:
     def __init__(self, stack: TransferStack) -> None:
         self.stack = stack
 
-    def _pbx_of(self, press: KeyPress) -> str | None:
+    def pbx_of(self, press: KeyPress) -> str | None:
         if press.pbx:
             return press.pbx
         for name, link in self.stack.links.items():
@@ -36,10 +36,10 @@ class PhoneTransfers:
     async def one_key(self, press: KeyPress, find_caller: CallerLookup) -> OneKeyResult:
         agent = agent_id_of(press.agent_channel)
         # Both are round trips (Asterisk, Redis): make them side by side.
-        caller, draft = await asyncio.gather(find_caller(), self._draft(agent))
+        caller, draft = await asyncio.gather(find_caller(), self.agent_draft(agent))
         if caller is None:
             return OneKeyResult(False, reason="no caller bridged with this channel")
-        pbx = self._pbx_of(press)
+        pbx = self.pbx_of(press)
         if pbx is None:
             return OneKeyResult(False, reason=f"no PBX knows channel {press.agent_channel}")
         order = TransferOrder(
@@ -54,10 +54,10 @@ class PhoneTransfers:
         except TransferError as exc:
             return OneKeyResult(False, exc.ticket_id, exc.reason)
         if draft is not None:
-            await self._forget_draft(agent)
+            await self.forget_draft(agent)
         return OneKeyResult(True, started.ticket.id)
 
-    async def _draft(self, agent: str) -> AgentDraft | None:
+    async def agent_draft(self, agent: str) -> AgentDraft | None:
         try:
             return await self.stack.drafts.get(agent)
         except (RedisError, OSError, ValueError) as exc:
@@ -65,7 +65,7 @@ class PhoneTransfers:
             log.warning("agent draft unreadable", extra={"agent": agent, "error": str(exc)})
             return None
 
-    async def _forget_draft(self, agent: str) -> None:
+    async def forget_draft(self, agent: str) -> None:
         try:
             await self.stack.drafts.clear(agent)
         except (RedisError, OSError) as exc:
