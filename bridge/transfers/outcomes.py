@@ -8,6 +8,9 @@ Outcomes, from AMI events of both PBXs:
 - ``AgentConnect`` for that caller -> ``accepted`` by the answering agent, the agent's leg is
   linked too, the agent's screen-pop hears "answered"; in consult mode the originating agent
   leaves the three-party room now;
+- ``AgentConnect`` for a call that nobody watches but carries ``LINKAGE_TICKET`` (tickets the
+  IVR opened: urgent 12345 -> 110 by key 9, the 110 -> 12345 diversion) in a queue of the
+  ticket's target platform -> the same: ``accepted``, both legs linked, "answered" announced;
 - ``LinkageTrunkFailed`` (the dialplan already sent the caller back to its origin queue),
   the caller abandoning or hanging up, or no answer by the deadline -> ``transfer_failed``
   with the reason; on the deadline the caller is moved back to the origin queue at its head
@@ -20,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
@@ -31,6 +34,7 @@ from bridge.transfers.config import TransferConfig
 from bridge.transfers.drafts import agent_id_of
 from bridge.transfers.inflight import InFlight, InFlightStore
 from routing.tickets import IllegalTransition, TicketStatus
+from routing.transfer_paths import PlatformEntry
 from telephony.ami.client import AMIClient
 from telephony.ami.errors import AMIError
 from telephony.ami.events import (
@@ -48,6 +52,13 @@ log = logging.getLogger(__name__)
 WATCHED_EVENTS = ("QueueCallerJoin", "AgentConnect", "QueueCallerAbandon", "Hangup", "UserEvent")
 SYSTEM = "hotline-bridge"
 CLOSE_TIMEOUT_SECONDS = 1.0
+# bridge.ivr_wiring opens its tickets as "ivr-<direction>"; tickets of transfers and
+# three-party rooms have their own watchers and must not be accepted twice.
+IVR_ORIGIN_PREFIX = "ivr-"
+
+
+def opened_by_ivr(originating_agent: str) -> bool:
+    return originating_agent.startswith(IVR_ORIGIN_PREFIX)
 
 
 @dataclass
@@ -81,6 +92,7 @@ class OutcomeWatcher:
         config: TransferConfig,
         hub: ScreenPopHub,
         clock: Callable[[], float] = time.time,
+        platforms: Sequence[PlatformEntry] = (),
     ) -> None:
         self.store = store
         self.inflight = inflight
@@ -90,6 +102,10 @@ class OutcomeWatcher:
         self.clock = clock
         self.watches: dict[str, Watch] = {}
         self._by_uniqueid: dict[str, str] = {}  # expected/queued uniqueid -> ticket id
+        # (pbx, queue) -> (platform kind, district): whose queue answered an IVR ticket's call.
+        self._queue_owner = {
+            (p.pbx, q.name): (p.kind, p.district_code) for p in platforms for q in p.queues
+        }
         # Events are handled in order by one task of the watcher's own, not inside the AMI
         # client's subscription task: handling awaits AMI replies and Redis, and the client
         # must be able to stop its subscription at any moment.
@@ -214,7 +230,10 @@ class OutcomeWatcher:
 
     async def _on_connect(self, pbx: str, event: AgentConnect) -> None:
         watch = self._watch_for(event.uniqueid)
-        if watch is None or pbx != watch.record.target_pbx:
+        if watch is None:
+            await self._accept_unwatched(pbx, event)
+            return
+        if pbx != watch.record.target_pbx:
             return
         if event.queue != watch.record.target_queue:
             return
@@ -251,6 +270,30 @@ class OutcomeWatcher:
                 agent,
             )
         )
+
+    async def _accept_unwatched(self, pbx: str, event: AgentConnect) -> None:
+        """A ticket the IVR opened (no transfer watches it) answered in its target queue."""
+        ticket_id = event.variables.get("LINKAGE_TICKET", "").strip()
+        owner = self._queue_owner.get((pbx, event.queue))
+        if not ticket_id or owner is None:
+            return
+        try:
+            ticket = await self.store.get(ticket_id)
+        except (RedisError, OSError, LookupError, ValueError) as exc:
+            log.info("linkage ticket not readable", extra={"ticket": ticket_id, "error": str(exc)})
+            return
+        # Only the receiving side accepts: the caller back in an origin queue (trunk failure)
+        # or a ticket already taken is none of this event's business.
+        if ticket.status is not TicketStatus.QUEUED or not opened_by_ivr(ticket.originating_agent):
+            return
+        if owner != (ticket.target_platform.value, ticket.target_district):
+            return
+        agent = agent_id_of(event.interface) if event.interface else "unknown-agent"
+        await self._link(event.uniqueid, event.channel, ticket_id)
+        await self._step(ticket_id, TicketStatus.ACCEPTED, f"answered in {event.queue}", agent)
+        if event.dest_uniqueid:
+            await self._link(event.dest_uniqueid, event.dest_channel, ticket_id)
+        self.hub.publish(LinkedCall("answered", ticket_id, pbx, event.queue, event.uniqueid, agent))
 
     # --- failures -----------------------------------------------------------------------
 

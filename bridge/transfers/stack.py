@@ -49,7 +49,7 @@ class TransferStack:
         store = TicketStore(redis, config.deadline_policy(), timezone=timezone)
         inflight = InFlightStore(redis)
         links = {name: PbxLink(name, LiveModel()) for name in pbx_names}
-        watcher = OutcomeWatcher(store, inflight, links, config, hub, clock)
+        watcher = OutcomeWatcher(store, inflight, links, config, hub, clock, platforms)
         service = TransferService(store, inflight, watcher, links, platforms, zones, config, clock)
         drafts = DraftStore(redis, config.draft_ttl_seconds)
         return cls(store, drafts, inflight, watcher, service, links, hub)
