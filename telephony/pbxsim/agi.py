@@ -11,11 +11,9 @@ from urllib.parse import urlsplit
 
 from telephony.pbxsim.channels import STATE_UP, Channel, HungUp
 from telephony.pbxsim.dialplan import split_args
+from telephony.pbxsim.sounds import SAMPLE_RATE
 
 AGI_VERSION = "22.10.1"
-# The only prompt the lab Asterisk has installed: "beep", 0.44 s long (endpos=3520 at 8 kHz).
-SOUND_FILES = {"beep": 3520}
-SAMPLE_RATE = 8000
 DEAD_CHANNEL = "511 Command Not Permitted on a dead channel or intercept routine"
 GET_DATA_USAGE = (
     "520-Invalid command syntax.  Proper usage follows:\n"
@@ -174,7 +172,7 @@ class AGISession:
         args = split_quoted(argument)
         name = args[0] if args else ""
         escape = args[1] if len(args) > 1 else ""
-        samples = SOUND_FILES.get(name)
+        samples = self.channel.pbx.sound_files.get(name)
         if samples is None:
             self.failed = True
             return "200 result=-1 endpos=0\n"
@@ -215,7 +213,7 @@ class AGISession:
         name = args[0]
         timeout = int(args[1]) / 1000 if len(args) > 1 else 6.0
         max_digits = int(args[2]) if len(args) > 2 else 1024
-        samples = SOUND_FILES.get(name)
+        samples = self.channel.pbx.sound_files.get(name)
         if samples is None:
             return "200 result=-1\n"
         digits = await self._play(samples, "0123456789*#")

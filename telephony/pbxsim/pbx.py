@@ -16,6 +16,7 @@ from telephony.pbxsim.conference import Conference
 from telephony.pbxsim.dialplan import Dialplan
 from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, PBXConfig, load_pbx_config
 from telephony.pbxsim.queues import Queue, queue_order_key
+from telephony.pbxsim.sounds import LAB_SOUNDS, load_sound_dir
 from telephony.pbxsim.trunk import IAX_NETWORK, IaxNetwork
 
 Address = tuple[str, int]
@@ -52,8 +53,14 @@ class EmulatedPBX:
         time_scale: float = 1.0,
         agi_redirect: dict[Address, Address] | None = None,
         iax_network: IaxNetwork | None = None,
+        sounds: Path | None = None,
     ) -> None:
         self.config = config
+        # Prompts that exist (name -> samples): the lab's "beep", plus a `sounds` folder's
+        # files standing for the recordings an administrator installs (sounds.py).
+        self.sound_files = dict(LAB_SOUNDS)
+        if sounds is not None:
+            self.sound_files.update(load_sound_dir(Path(sounds)))
         self.dialplan = dialplan
         self.iax = conf.IaxConfig()
         # PJSIP/<endpoint> queue members: seconds until they answer, and how long they talk
@@ -96,6 +103,7 @@ class EmulatedPBX:
         time_scale: float = 1.0,
         agi_redirect: dict[Address, Address] | None = None,
         iax_network: IaxNetwork | None = None,
+        sounds: Path | None = None,
     ) -> EmulatedPBX:
         config, loaded = load_pbx_config(Path(path))
         pbx = cls(
@@ -107,6 +115,7 @@ class EmulatedPBX:
             time_scale,
             agi_redirect,
             iax_network,
+            sounds,
         )
         pbx.features = loaded.features
         pbx.confbridge = loaded.confbridge
