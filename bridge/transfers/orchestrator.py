@@ -52,6 +52,7 @@ from routing.transfer_paths import (
 from telephony.ami.errors import AMIError
 from telephony.live import Channel, LiveModel
 
+RETURN = "HB_RETURN"  # where [hb-trunk] sends the caller back: "context,exten,priority"
 CALLER_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 # Kind when neither the agent's draft nor the caller's IVR choice (HB_KIND) gives one: what
 # the other platform takes (MISSION.md annex).
@@ -297,7 +298,7 @@ class TransferService:
 
     async def _tag(self, record: InFlight, agent: str, link: PbxLink) -> None:
         """The in-flight record and the caller's LINKAGE_TICKET, both before the move."""
-        saved, tagged = await asyncio.gather(
+        steps = [
             self.inflight.save(record, self.clock()),
             _ami(
                 link,
@@ -306,10 +307,18 @@ class TransferService:
                 Variable="LINKAGE_TICKET",
                 Value=record.ticket_id,
             ),
-            return_exceptions=True,
-        )
+        ]
+        if record.target_pbx != record.source_pbx:
+            # [hb-trunk] sends the caller here if the trunk fails: its own origin queue
+            # (a county's), not the dialplan's default city queue.
+            back = f"{record.origin_context},{record.origin_extension},1"
+            steps.append(
+                _ami(link, "Setvar", Channel=record.caller_channel, Variable=RETURN, Value=back)
+            )
+        saved, *tagged = await asyncio.gather(*steps, return_exceptions=True)
         problem = str(saved) if isinstance(saved, BaseException) else ""
-        problem = problem or (tagged if isinstance(tagged, str) else str(tagged))
+        for result in tagged:
+            problem = problem or (result if isinstance(result, str) else str(result))
         if problem:
             await self._abandon(record, agent, f"could not start the transfer: {problem}")
 

@@ -218,3 +218,31 @@ async def test_a_failed_trunk_brings_the_caller_back_and_fails_the_ticket(lab: L
     assert ticket.status is TicketStatus.TRANSFER_FAILED
     notes = [h.note for h in await lab.stack.store.history(ticket_id)]
     assert notes[-1].startswith("trunk to pbx-110 failed")
+
+
+async def test_a_failed_trunk_brings_a_county_caller_back_to_the_county_queue(lab: Lab) -> None:
+    agent = await lab.answered_call("pbx-110", "110370883")
+    lab.network.unregister(lab.pbxs["pbx-12345"])  # the IAX2 trunk is down; AMI stays up
+    near = lab.stack.links["pbx-110"].live
+    await lab.press("pbx-110", agent)
+    caller = next(
+        c.uniqueid
+        for c in near.channels.values()
+        if c.name.startswith("Local/110370883@hb-queue") and c.name.endswith(";2")
+    )
+
+    def back_in_the_county_queue() -> bool:
+        peer = near.bridged_peer(caller)
+        county = near.queues.get("q110-370883")
+        answered_there = county is not None and any(
+            m.caller == caller for m in county.members.values()
+        )
+        return peer is not None and peer.name != agent and answered_there
+
+    await until(back_in_the_county_queue, "the caller is answered in q110-370883 again")
+    city = near.queues.get("q110-city")
+    assert city is None or all(m.caller != caller for m in city.members.values())
+    ticket_id = await lab.stack.store.ticket_for_call(caller)
+    assert ticket_id is not None
+    ticket = await lab.stack.store.get(ticket_id)
+    assert ticket.status is TicketStatus.TRANSFER_FAILED
