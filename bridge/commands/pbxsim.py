@@ -32,13 +32,22 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--time-scale", type=float, default=1.0, help="run waits this many times faster"
     )
+    parser.add_argument(
+        "--sounds",
+        metavar="DIR",
+        help="folder of installed prompts (e.g. config/asterisk/sounds); without it every "
+        "Playback/STREAM FILE finds no file, as on a PBX with no sounds installed",
+    )
     parser.set_defaults(func=pbxsim_command)
 
 
 def pbxsim_command(args: argparse.Namespace) -> int:
     try:
         pbx = EmulatedPBX.from_config_dir(
-            Path(args.config), name=args.name, time_scale=args.time_scale
+            Path(args.config),
+            name=args.name,
+            time_scale=args.time_scale,
+            sounds=Path(args.sounds) if args.sounds else None,
         )
     except (ConfigError, ValueError) as error:
         print(f"pbxsim: {error}", file=sys.stderr)

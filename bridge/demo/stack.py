@@ -109,12 +109,15 @@ class DemoStack:
         if not source.is_dir():
             raise DemoStartError(f"no Asterisk config folder {source} for PBX {name!r}")
         prepare_pbx_dir(source, self.workdir / name)
+        sounds = self.asterisk_dir / "sounds"
         pbx = EmulatedPBX.from_config_dir(
             self.workdir / name,
             name=name,
             ami_port=0,
             time_scale=self.time_scale,
             agi_redirect={DIALPLAN_AGI: ("127.0.0.1", fastagi_port)},
+            # The prompts an administrator installs (config/asterisk/sounds): the IVR is heard.
+            sounds=sounds if sounds.is_dir() else None,
         )
         await pbx.start()
         self.pbxs[name] = pbx

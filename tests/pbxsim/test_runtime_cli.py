@@ -66,3 +66,16 @@ def test_pbxsim_command_names_a_bad_config(
     assert args.func(args) == 2
     error = capsys.readouterr().err
     assert error.startswith("pbxsim: ") and "extensions.conf:2" in error and "NoSuchApp" in error
+
+
+def test_pbxsim_names_a_sounds_folder_that_is_not_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    missing = tmp_path / "no-sounds"
+    args = parser.parse_args(
+        ["pbxsim", "--config", str(ROOT / "config/asterisk/pbx-12345"), "--sounds", str(missing)]
+    )
+    assert args.func(args) == 2
+    assert str(missing) in capsys.readouterr().err
