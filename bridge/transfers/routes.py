@@ -237,6 +237,21 @@ class TicketRoutes:
             tickets = party[query.offset : query.offset + query.limit]
         return web.json_response({"tickets": [_ticket_json(t) for t in tickets]})
 
+    async def export_tickets(self, request: web.Request) -> web.StreamResponse:
+        """Every matching ticket as JSON lines, streamed (limit/offset ignored)."""
+        query = _ticket_query(request.query)
+        mine = self._own_platform(request[PRINCIPAL])
+        if mine is not None:
+            query = TicketQuery(**{**query.__dict__, "platform": Platform(mine.kind)})
+        me = None if mine is None else (mine.kind, mine.level, mine.district_code)
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        async for line in self.stack.store.export_jsonl(query):
+            if me is None or me in _parties(Ticket.model_validate_json(line)):
+                await response.write(line.encode())
+        await response.write_eof()
+        return response
+
     async def get_ticket(self, request: web.Request) -> web.StreamResponse:
         return await self._with_history(await self._ticket(request))
 
@@ -311,15 +326,18 @@ def _parties(ticket: Ticket) -> set[tuple[str, str, str]]:
     return ends
 
 
+E = TypeVar("E", TicketStatus, Platform)
+
+
 def _ticket_query(query: Any) -> TicketQuery:
     unknown = sorted(set(query) - QUERY_KEYS)
     if unknown:
         raise HttpProblem(400, "bad_request", f"unknown query parameter {unknown[0]!r}")
     try:
         return TicketQuery(
-            status=TicketStatus(query["status"]) if "status" in query else None,
+            status=_enum(TicketStatus, query, "status"),
             district=_district(query.get("district")),
-            platform=Platform(query["platform"]) if "platform" in query else None,
+            platform=_enum(Platform, query, "platform"),
             since=_moment(query, "since"),
             until=_moment(query, "until"),
             overdue=_flag(query, "overdue"),
@@ -329,6 +347,16 @@ def _ticket_query(query: Any) -> TicketQuery:
         )
     except ValueError as exc:
         raise HttpProblem(400, "bad_request", str(exc)) from None
+
+
+def _enum(kind: type[E], query: Any, name: str) -> E | None:
+    if name not in query:
+        return None
+    try:
+        return kind(query[name])
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise ValueError(f"{name} must be one of {choices}, got {query[name]!r}") from None
 
 
 def _district(value: str | None) -> str | None:
@@ -412,6 +440,15 @@ def add_ticket_routes(table: RouteTable, routes: TicketRoutes) -> None:
         wrap(routes.list_tickets),
         summary="search tickets "
         "(status, district, platform, since, until, overdue, not_acted, limit, offset)",
+        roles=TICKET_ROLES,
+        tags=tags,
+        responses={400: "bad query parameter"},
+    )
+    add(
+        "GET",
+        "/api/tickets/export",
+        wrap(routes.export_tickets),
+        summary="every matching ticket as JSON lines (same filters as the list, no paging)",
         roles=TICKET_ROLES,
         tags=tags,
         responses={400: "bad query parameter"},

@@ -507,3 +507,28 @@ async def test_an_agent_token_cannot_act_for_another_platform(api: tuple[Client,
     moved = await client.post("/api/transfers", json=transfer, headers=auth("desk-110"))
     assert moved.status == 403
     assert await ticket_keys(world) == []
+
+
+async def test_export_streams_json_lines_filtered_and_role_checked(
+    api: tuple[Client, World],
+) -> None:
+    client, _ = api
+    ids = []
+    for n in range(3):
+        made = await client.post("/api/tickets", json=internet(f"x-{n}"), headers=auth("desk-110"))
+        ids.append((await made.json())["id"])
+    reply = await client.get("/api/tickets/export?status=queued", headers=auth("supervisor"))
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("application/x-ndjson")
+    lines = (await reply.text()).splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ids
+    none = await client.get("/api/tickets/export?status=closed", headers=auth("supervisor"))
+    assert await none.text() == ""
+    bad = await client.get("/api/tickets/export?status=nonsense", headers=auth("supervisor"))
+    assert bad.status == 400
+    assert "status" in await bad.text()
+    assert (await client.get("/api/tickets/export")).status == 401
+    mine = await client.get("/api/tickets/export", headers=auth("desk-zoucheng"))
+    assert await mine.text() == ""  # a county centre is party to none of them
+    denied = await client.get("/api/tickets/export", headers=auth("wallboard"))
+    assert denied.status == 403
