@@ -103,6 +103,26 @@ def encode_action(name: str, action_id: str, headers: Mapping[str, HeaderValue])
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
 
+async def cancel_and_wait(tasks: list[asyncio.Task[None]], rounds: int = 5) -> None:
+    """Cancel tasks and wait until they are done, cancelling again if one swallowed it.
+
+    On Python 3.11 `asyncio.wait_for` can lose a cancellation that lands as its inner future
+    completes, so a task that awaits in a loop may carry on; waiting for it unbounded would
+    hang `close()`. Each round re-cancels what is still running and waits a bounded time.
+    """
+    pending = [task for task in tasks if not task.done()]
+    for _ in range(rounds):
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        _, still = await asyncio.wait(pending, timeout=1.0)
+        pending = list(still)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a task that failed while stopping is not re-raised
+
+
 class Subscription:
     """A listener with its own bounded queue and task (see the module docstring)."""
 
@@ -130,9 +150,7 @@ class Subscription:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
 
     async def _run(self) -> None:
@@ -287,11 +305,7 @@ class AMIClient:
         if self.connected:
             with contextlib.suppress(AMIError):
                 await self.action("Logoff", time_limit=1.0)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         if self._transport is not None:
             self._transport.close()
