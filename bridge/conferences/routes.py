@@ -23,7 +23,6 @@ from bridge.conferences.stack import ConferenceStack
 from bridge.http.auth import PRINCIPAL, Principal
 from bridge.http.routes import RouteTable
 from bridge.settings import Role
-from bridge.transfers.drafts import AgentDraft
 from bridge.transfers.requests import PlatformId, TransferRequest
 from bridge.transfers.routes import HttpProblem, problems_as_json, read_body
 
@@ -77,16 +76,7 @@ class ConferenceRoutes:
         principal = request[PRINCIPAL]
         body = await read_body(request, ConferenceRequest)
         source = principal.platform if principal.role not in SEES_ALL else body.source_platform
-        draft = AgentDraft.model_validate(body.model_dump(include=set(AgentDraft.model_fields)))
-        order = ConferenceOrder(
-            pbx=body.pbx,
-            caller_channel=body.channel or body.uniqueid or "",
-            agent=body.agent,
-            agent_channel=body.agent_channel,
-            source_platform=source,
-            draft=draft,
-            request_id=body.request_id,
-        )
+        order = ConferenceOrder(**body.order_fields(source))
         conference = await _guarded(self.stack.service.start(order))
         return web.json_response(conference.view(), status=201)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -30,6 +30,19 @@ class TransferRequest(AgentDraft):
         if not (self.channel or self.uniqueid):
             raise ValueError("give channel or uniqueid of the caller")
         return self
+
+    def order_fields(self, source_platform: str | None) -> dict[str, Any]:
+        """The fields of a TransferOrder / ConferenceOrder: which call, who, the draft."""
+        draft = AgentDraft.model_validate(self.model_dump(include=set(AgentDraft.model_fields)))
+        return {
+            "pbx": self.pbx,
+            "caller_channel": self.channel or self.uniqueid or "",
+            "agent": self.agent,
+            "agent_channel": self.agent_channel,
+            "source_platform": source_platform,
+            "draft": draft,
+            "request_id": self.request_id,
+        }
 
 
 class InternetTicketRequest(BaseModel):

@@ -146,16 +146,7 @@ class TicketRoutes:
         body = await read_body(request, TransferRequest)
         mine = self._own_platform(principal)
         source = _source(mine, body.source_platform)
-        draft = AgentDraft.model_validate(body.model_dump(include=set(AgentDraft.model_fields)))
-        order = TransferOrder(
-            pbx=body.pbx,
-            caller_channel=body.channel or body.uniqueid or "",
-            agent=body.agent,
-            agent_channel=body.agent_channel,
-            source_platform=source,
-            draft=draft,
-            request_id=body.request_id,
-        )
+        order = TransferOrder(**body.order_fields(source))
         try:
             started = await self.stack.service.start(order)
         except TransferError as exc:
