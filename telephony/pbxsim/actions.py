@@ -18,7 +18,7 @@ from telephony.pbxsim.originate import (
     start_on_answer,
 )
 from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, MemberConfig
-from telephony.pbxsim.queues import asterisk_case_hash, make_member
+from telephony.pbxsim.queues import Member, Queue, asterisk_case_hash, make_member
 
 if TYPE_CHECKING:
     from telephony.pbxsim.pbx import EmulatedPBX
@@ -405,11 +405,7 @@ async def queue_add(pbx: EmulatedPBX, session: AMISession, action: Action) -> No
             ("State", "INUSE" if member.paused else "NOT_INUSE"),
         ],
     )
-    pbx.emit(
-        "QueueMemberAdded",
-        "agent",
-        [("Queue", queue.name), *member.headers(name_key="MemberName", with_ringinuse=True)],
-    )
+    _emit_member(pbx, "QueueMemberAdded", queue, member)
 
 
 async def queue_remove(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
@@ -427,11 +423,13 @@ async def queue_remove(pbx: EmulatedPBX, session: AMISession, action: Action) ->
         raise session.error(action, "Unable to remove interface from queue: Not Dynamic")
     queue.members.remove(member)
     session.respond(action, "Success", "Removed interface from queue")
-    pbx.emit(
-        "QueueMemberRemoved",
-        "agent",
-        [("Queue", queue.name), *member.headers(name_key="MemberName", with_ringinuse=True)],
-    )
+    _emit_member(pbx, "QueueMemberRemoved", queue, member)
+
+
+def _emit_member(pbx: EmulatedPBX, event: str, queue: Queue, member: Member) -> None:
+    """QueueMemberAdded/Removed/Penalty/Pause: the queue, then the member as Asterisk lists it."""
+    headers = [("Queue", queue.name), *member.headers(name_key="MemberName", with_ringinuse=True)]
+    pbx.emit(event, "agent", headers)
 
 
 async def queue_penalty(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
@@ -456,11 +454,7 @@ async def queue_penalty(pbx: EmulatedPBX, session: AMISession, action: Action) -
         raise session.error(action, "Invalid interface, queuename or penalty")
     session.respond(action, "Success", "Interface penalty set successfully")
     for queue, member in changed:
-        pbx.emit(
-            "QueueMemberPenalty",
-            "agent",
-            [("Queue", queue.name), *member.headers(name_key="MemberName", with_ringinuse=True)],
-        )
+        _emit_member(pbx, "QueueMemberPenalty", queue, member)
 
 
 async def queue_pause(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
@@ -509,11 +503,7 @@ async def queue_pause(pbx: EmulatedPBX, session: AMISession, action: Action) -> 
                     ("State", "NOT_INUSE" if queue.available() else "INUSE"),
                 ],
             )
-        pbx.emit(
-            "QueueMemberPause",
-            "agent",
-            [("Queue", queue.name), *member.headers(name_key="MemberName", with_ringinuse=True)],
-        )
+        _emit_member(pbx, "QueueMemberPause", queue, member)
 
 
 async def blind_transfer(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
