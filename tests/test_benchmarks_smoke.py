@@ -44,7 +44,8 @@ def test_pbxsim_load_places_answers_and_replaces_calls(capsys: pytest.CaptureFix
     assert result["calls_answered"] > 0
     # Calls that ended were replaced: more placed than kept live, and still 26 live.
     assert result["calls_placed"] > 26
-    assert result["callers_live_end"] == 26
+    # A call that ends as the driver stops is not replaced any more: one or two may be missing.
+    assert 24 <= result["callers_live_end"] <= 26
 
 
 def test_ivr_runs_every_flow_to_its_expected_end(capsys: pytest.CaptureFixture[str]) -> None:
