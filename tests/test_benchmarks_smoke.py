@@ -42,7 +42,7 @@ def test_pbxsim_load_places_answers_and_replaces_calls(capsys: pytest.CaptureFix
     assert result["lag_samples"] > 0
     assert result["events_per_s"] > 0
     assert result["calls_answered"] > 0
-    # Calls that ended were replaced: more placed than kept live, and still 26 live.
+    # Calls that ended were replaced: more placed than kept live, and about 26 still live.
     assert result["calls_placed"] > 26
     # A call that ends as the driver stops is not replaced any more: one or two may be missing.
     assert 24 <= result["callers_live_end"] <= 26
