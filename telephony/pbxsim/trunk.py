@@ -74,6 +74,7 @@ async def dial(channel: Channel, data: str) -> None:
     args = [a.strip() for a in split_args(data)]
     target = args[0] if args else ""
     timeout = float(args[1]) if len(args) > 1 and args[1] else None
+    options = args[2] if len(args) > 2 else ""
     tech, _, rest = target.partition("/")
     peer_name, _, exten = rest.partition("/")
     if tech.upper() != "IAX2" or not peer_name or not exten:
@@ -165,6 +166,11 @@ async def dial(channel: Channel, data: str) -> None:
         channel.check()
         return
     await _talk(channel, out, peer_name, exten)
+    if "g" not in options:
+        # app_dial: once a bridged call ends, whichever side hung up, the caller is hung up
+        # too; only the `g` option goes on to the next priority.
+        channel.cause = channel.cause or CAUSE_NORMAL
+        raise HungUp(channel.name)
 
 
 def _arrive(
