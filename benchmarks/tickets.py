@@ -1,6 +1,7 @@
 """Linkage tickets created per second against a real redis-server this benchmark starts itself.
 
     python -m benchmarks tickets [--count N] [--in-flight 50] [--fsync everysec,always]
+                                 [--loop uvloop|asyncio]
 
 For each AOF fsync mode it starts redis-server on 127.0.0.1 (its own temp dir, AOF on), then
 measures, in the same run and on the same server:
@@ -9,7 +10,8 @@ measures, in the same run and on the same server:
   baseline  a plain MULTI pipeline: HSET of 15 fields + XADD + ZADD (what the issue measured),
 each one at a time and with N in flight. Every figure line names its fsync mode; the load
 average is printed because this machine's 2 cores are shared, and the CPU each side spent per
-ticket (client: this process; redis: INFO cpu) shows the cost without the waiting.
+ticket (client: this process; redis: INFO cpu) shows the cost without the waiting. The client
+runs on uvloop, as the service does (`hotline-bridge run`); `--loop asyncio` for the stdlib loop.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+import uvloop
+from redis.utils import HIREDIS_AVAILABLE
 
 from bridge.tickets import TicketDraft, TicketStore
 from routing.tickets import DeadlineRule, Kind, Urgency
@@ -131,7 +135,7 @@ async def measure(
     await client.flushdb()
 
 
-async def run_mode(fsync: str, count: int, workers: int) -> None:
+async def run_mode(fsync: str, count: int, workers: int, loop: str) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as data_dir:
         server = start_redis(Path(data_dir), appendfsync=fsync)
         client = aioredis.Redis.from_url(server.url, max_connections=workers + 4)
@@ -139,7 +143,10 @@ async def run_mode(fsync: str, count: int, workers: int) -> None:
             store = TicketStore(client, POLICY)
             await store.create(DRAFT, request_id="warm-up", by="agent101")  # loads the script
             load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-            print(f"appendfsync={fsync}: {count} tickets per figure, load average {load}")
+            print(
+                f"appendfsync={fsync}: {count} tickets per figure, client on {loop}, "
+                f"hiredis {'on' if HIREDIS_AVAILABLE else 'off'}, load average {load}"
+            )
             for name, operation_for in (
                 ("store   ", lambda tag: through_store(store, tag)),
                 ("baseline", lambda tag: baseline(client)),
@@ -157,11 +164,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--count", type=int, default=5000, help="tickets per measurement")
     parser.add_argument("--in-flight", type=int, default=50, help="concurrent creators")
     parser.add_argument("--fsync", default="everysec,always", help="AOF appendfsync modes")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args(argv)
     modes = [mode.strip() for mode in args.fsync.split(",") if mode.strip()]
     bad = [mode for mode in modes if mode not in ("everysec", "always", "no")]
     if bad or args.count < 1 or args.in_flight < 1:
         parser.error(f"--fsync takes everysec/always/no (got {bad}); counts must be >= 1")
+    loop_factory = uvloop.new_event_loop if args.loop == "uvloop" else None
     for mode in modes:
-        asyncio.run(run_mode(mode, args.count, args.in_flight))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(run_mode(mode, args.count, args.in_flight, args.loop))
     return 0
