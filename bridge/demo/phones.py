@@ -5,14 +5,8 @@ has them. The emulator does not ring PJSIP devices yet (docs/pbxsim.md, "Not emu
 a caller offered to one would be dropped. Until it does, the demo runs a copy of each config
 folder in which every `PJSIP/<seat>` member becomes `Local/<seat>@hb-demo-phones/n`, and
 appends a `[hb-demo-phones]` context where each seat rings briefly, answers and stays up until
-the caller's side ends the call.
-The emulator's IAX2 `Dial` also does not answer a calling channel that is not up yet when the
-far side answers (Asterisk does), so a three-party call's `Local/...@hb-trunk` leg toward the
-other PBX would never reach the room. Until pbxsim does, the copy answers before each
-`Dial(IAX2/...)`: a no-op for transferred callers (already up), and for a three-party leg it
-means the room counts the other side as answered when the trunk call starts rather than when
-the far agent picks up (docs/demo.md). Everything else (dialplan, features, manager users,
-trunks) is the administrator's file, byte for byte.
+the caller's side ends the call. Everything else (dialplan, features, manager users, trunks,
+conference menus) is the administrator's file, byte for byte.
 """
 
 from __future__ import annotations
@@ -24,8 +18,6 @@ from pathlib import Path
 PHONES_CONTEXT = "hb-demo-phones"
 # `member => PJSIP/<seat>,<penalty>,<name>`: only the interface is replaced.
 _PJSIP_MEMBER = re.compile(r"^(\s*member\s*=>?\s*)PJSIP/([A-Za-z0-9_.\-]+)", re.MULTILINE)
-# `same => n,Dial(IAX2/...)`: the line gets an `Answer()` before it (see above).
-_IAX2_DIAL = re.compile(r"^(\s*same\s*=>\s*n,)(Dial\(IAX2/)", re.MULTILINE | re.IGNORECASE)
 # Emulated seconds a phone rings before the call-taker picks up.
 RING_SECONDS = 2
 
@@ -74,14 +66,6 @@ def prepare_pbx_dir(source: Path, target: Path) -> list[str]:
         _PJSIP_MEMBER.sub(rf"\1Local/\2@{PHONES_CONTEXT}/n", queues_text), encoding="utf-8"
     )
     dialplan_path = target / "extensions.conf"
-    dialplan = answer_before_trunk_dial(dialplan_path.read_text(encoding="utf-8"))
+    dialplan = dialplan_path.read_text(encoding="utf-8")
     dialplan_path.write_text(dialplan + phones_context(seats), encoding="utf-8")
     return seats
-
-
-def answer_before_trunk_dial(dialplan: str) -> str:
-    """`same => n,Answer()` before every `same => n,Dial(IAX2/...)` (see the module doc)."""
-    return _IAX2_DIAL.sub(
-        r"\1Answer()  ; hotline-bridge demo: pbxsim's Dial does not answer the caller\n\1\2",
-        dialplan,
-    )

@@ -1,13 +1,11 @@
 """The demo's reading of GET /api/overflow: event lines when support starts and ends, and the
-`--json` part (every audit entry once, oldest first); and the trunk Answer() its PBX copies
-get (bridge/demo/phones.py)."""
+`--json` part (every audit entry once, oldest first)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bridge.demo.overflow_watch import OverflowWatch, seats_text
-from bridge.demo.phones import answer_before_trunk_dial
 
 
 def _loan(member: str, donor: str, recipient: str = "370883") -> dict[str, Any]:
@@ -51,18 +49,3 @@ def test_support_off_with_seats_still_out_says_so() -> None:
     watch.update(_snapshot([_loan("Local/1", "370811")], []))
     still_out = {"supported": {}, "loans": [_loan("Local/1", "370811")], "audit": []}
     assert watch.update(still_out) == ["support off for 370883: 1 seat lent from 370811 still out"]
-
-
-def test_trunk_dial_is_answered_first_only_for_iax2() -> None:
-    dialplan = (
-        "[hb-trunk]\n"
-        "exten => _X.,1,NoOp(x)\n"
-        " same => n,Dial(IAX2/to110/${EXTEN},30)\n"
-        "[other]\n"
-        "exten => s,1,Dial(PJSIP/100)\n"
-    )
-    changed = answer_before_trunk_dial(dialplan).splitlines()
-    assert changed[2].startswith(" same => n,Answer()")
-    assert changed[3] == " same => n,Dial(IAX2/to110/${EXTEN},30)"
-    assert changed[5] == "exten => s,1,Dial(PJSIP/100)"
-    assert len(changed) == len(dialplan.splitlines()) + 1

@@ -11,7 +11,7 @@ from bridge.demo.logs import LogCounter
 from bridge.demo.phones import (
     PHONES_CONTEXT,
     DemoConfigError,
-    answer_before_trunk_dial,
+    phones_context,
     prepare_pbx_dir,
     seats_in,
 )
@@ -50,10 +50,9 @@ async def test_prepared_config_runs_on_the_emulator_with_local_seats(
         assert (tmp_path / pbx / name).read_bytes() == (ASTERISK / pbx / name).read_bytes()
     dialplan = (tmp_path / pbx / "extensions.conf").read_text(encoding="utf-8")
     shipped = (ASTERISK / pbx / "extensions.conf").read_text(encoding="utf-8")
-    # The administrator's dialplan, with an Answer() before the trunk Dial (phones.py says
-    # why), then the phones' context.
-    assert dialplan.startswith(answer_before_trunk_dial(shipped))
-    assert answer_before_trunk_dial(shipped) != shipped  # each PBX dials the other over IAX2
+    # The administrator's dialplan byte for byte, then the phones' context.
+    assert dialplan.startswith(shipped)
+    assert dialplan[len(shipped) :] == phones_context(seats)
 
 
 def test_prepare_refuses_a_folder_without_asterisk_files(tmp_path: Path) -> None:
