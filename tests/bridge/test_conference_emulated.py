@@ -50,14 +50,15 @@ DRAFT = AgentDraft(kind=Kind.HELP, summary="小区门口井盖丢失", target="1
 
 
 def lab_config(folder: Path) -> Path:
-    """The lab PBX plus the shipped three-party contexts and feature code, copied verbatim;
-    the queue member gosub arms the feature on the agent's leg as the shipped one does."""
+    """The lab PBX plus the shipped three-party contexts, feature code and conference
+    profiles and menu, copied verbatim; the queue member gosub arms the feature on the agent's
+    leg as the shipped one does."""
     for item in (LAB_CONFIG / "pbx-1").iterdir():
         shutil.copy(item, folder / item.name)
     shipped = (SHIPPED / "extensions.conf").read_text(encoding="utf-8")
     sections = [
         re.search(rf"^\[{name}\]\n(?:(?!^\[).*\n)*", shipped, re.MULTILINE)
-        for name in ("hb-conf", "hb-conf-caller", "hb-threeparty")
+        for name in ("hb-conf", "hb-conf-caller", "hb-threeparty", "hb-conf-keys")
     ]
     extensions = (folder / "extensions.conf").read_text(encoding="utf-8")
     extensions = extensions.replace("[globals]\n", "[globals]\nBRIDGE_AGI = 127.0.0.1:4573\n")
@@ -73,6 +74,9 @@ def lab_config(folder: Path) -> Path:
     assert feature is not None
     with (folder / "features.conf").open("a", encoding="utf-8") as features:
         features.write(feature.group(0) + "\n")
+    rooms = (SHIPPED / "confbridge.conf").read_text(encoding="utf-8")
+    with (folder / "confbridge.conf").open("a", encoding="utf-8") as confbridge:
+        confbridge.write(rooms.split("[general]\n", 1)[1])
     return folder
 
 

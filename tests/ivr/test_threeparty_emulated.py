@@ -1,12 +1,12 @@
 """Three-party call from the phone, end to end on the emulated PBX: the 12345 agent presses *9
 (features.conf `hb_threeparty` -> Gosub(hb-threeparty) -> AGI(agi://${BRIDGE_AGI}/threeparty),
-the shipped dialplan), the bridge's FastAGI route starts the room; the agents' decision keys
-reach the `conference-key` route over FastAGI as hb_menu's dialplan_exec would send them (the
-emulator has no ConfBridge menus, so the key's AGI session is played by the test)."""
+the shipped dialplan), the bridge's FastAGI route starts the room; the keys pressed in the room
+run the shipped hb_menu (confbridge.conf) -> dialplan_exec(hb-conf-keys,<key>,1) ->
+AGI(.../conference-key?key=<key>) on the member's channel -> the bridge records the decision.
+Nothing is played by the test but the phones' digits."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from tests.bridge.test_conference_emulated import (
     answered_12345_call,
     emulated,
     ended,
+    eventually,
     three_in_room,
     until,
 )
@@ -64,28 +65,15 @@ async def agi_server() -> AsyncIterator[Bridge]:
         await bridge.server.stop(deadline=1)
 
 
-async def press_key_in_room(port: int, channel: str, uniqueid: str, key: str) -> list[str]:
-    """hb_menu -> dialplan_exec(hb-conf-keys,<key>,1) -> AGI(.../conference-key?key=<key>)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    script = f"conference-key?key={key}"
-    writer.write(
-        (
-            "agi_network: yes\n"
-            f"agi_network_script: {script}\n"
-            f"agi_request: agi://127.0.0.1:4573/{script}\n"
-            f"agi_channel: {channel}\nagi_uniqueid: {uniqueid}\n"
-            f"agi_context: hb-conf-keys\nagi_extension: {key}\nagi_priority: 2\n\n"
-        ).encode()
-    )
-    await writer.drain()
-    commands = []
-    async with asyncio.timeout(GUARD):
-        while line := await reader.readline():
-            commands.append(line.decode().strip())
-            writer.write(b"200 result=0\n")
-            await writer.drain()
-    writer.close()
-    return commands
+async def press(world: World, phone: str, key: str) -> None:
+    """A digit from a phone: sent on a Local `;2`, heard on its `;1` (trace 09)."""
+    await world.client.action("PlayDTMF", Channel=phone, Digit=key)
+
+
+async def decision_on(world: World, channel: str) -> str:
+    """HB_CONF_DECISION as the conference-key route left it on `channel`."""
+    reply = await world.client.action("Getvar", Channel=channel, Variable="HB_CONF_DECISION")
+    return str(reply.get("Value") or "")
 
 
 async def only_room(world: World) -> Conference:
@@ -119,11 +107,18 @@ async def test_star_9_starts_the_room_and_the_keys_decide(
         assert origin is not None and other is not None
         assert origin.uniqueid == agent.uniqueid
 
-        # The caller's keys decide nothing; the 110 agent's key 1 says "110 accepts".
-        refused = await press_key_in_room(agi_server.port, caller, caller, "1")
-        assert refused == ['SET VARIABLE HB_CONF_DECISION "refused"', 'STREAM FILE beep-refused ""']
-        said = await press_key_in_room(agi_server.port, other.channel, other.uniqueid, "1")
-        assert said == [f'SET VARIABLE HB_CONF_DECISION "{POLICE}"', 'STREAM FILE beep ""']
+        # The caller's room has no menu: its key decides nothing. The 110 agent's key 1
+        # ("110 accepts") goes through the room's menu to the bridge.
+        await press(world, caller[:-1] + "2", "1")
+        await press(world, other.channel[:-1] + "2", "1")
+
+        async def heard() -> bool:
+            return await decision_on(world, other.channel) == POLICE
+
+        await eventually(heard, "the 110 agent's key reaches the bridge")
+        votes = (await world.conference(conference.id)).votes
+        assert [(v.voter_platform, v.platform) for v in votes] == [(POLICE, POLICE)]
+        assert await decision_on(world, caller) == ""
 
         await world.client.action("Hangup", Channel=caller)
         final = await ended(world, conference.id)
