@@ -231,6 +231,8 @@ async def overflow_summary(
         "supported": supported_centres(snapshot, name),
         "queues": {c.queue: c.code for c in controller.config.centres}
         | {c.aid_queue: c.code for c in controller.config.centres},
+        # The board folds an aid queue under its centre's row rather than giving it a row.
+        "aid_queues": {c.aid_queue: c.code for c in controller.config.centres},
         "actions": [],
     }
     try:

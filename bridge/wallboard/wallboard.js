@@ -51,27 +51,38 @@ function sparkline(offered, early) {
   return svg;
 }
 
+const FIGURE_COLUMNS = 7;  // the table's columns after the name: figureCells fills them
+
+// The figures of one queue, in the table's columns (also an aid queue's, in its sub-row).
+function figureCells(row, q) {
+  if (q.early_release_over_target || q.service_level_under_target) row.classList.add("alert");
+  cell(row, String(q.waiting), "num waiting");
+  cell(row, duration(q.longest_wait), "num longest");
+  cell(row, percent(q.early_release_rate_today), "num early-rate " + (q.early_release_over_target ? "bad" : ""),
+    q.early_released_today + " / " + q.offered_today);
+  cell(row, percent(q.early_release_rate_1h), "early-rate-1h");
+  cell(row, percent(q.service_level_today), "num service-level " + (q.service_level_under_target ? "bad" : ""));
+  cell(row, q.members_available + " / " + q.members_logged_in, "members");
+  cell(row, "", "spark").appendChild(sparkline(q.spark_offered, q.spark_early_released));
+}
+
+function queueRow(q) {
+  const row = document.createElement("tr");
+  row.dataset.queue = q.queue;
+  cell(row, q.name, "name", q.queue);
+  figureCells(row, q);
+  return row;
+}
+
 function render(data) {
   const body = document.querySelector("#queues tbody");
-  body.replaceChildren();
+  body.replaceChildren(...boardRows(data.queues, data.overflow));
+  document.body.classList.toggle("dense", body.querySelector("tr.aid") !== null);
   let waiting = 0;
   let early = 0;
   for (const q of data.queues) {
     waiting += q.waiting;
     early += q.early_released_today;
-    const row = document.createElement("tr");
-    row.dataset.queue = q.queue;
-    if (q.early_release_over_target || q.service_level_under_target) row.className = "alert";
-    cell(row, q.name, "name", q.queue);
-    cell(row, String(q.waiting), "num waiting");
-    cell(row, duration(q.longest_wait), "num longest");
-    cell(row, percent(q.early_release_rate_today), "num early-rate " + (q.early_release_over_target ? "bad" : ""),
-      q.early_released_today + " / " + q.offered_today);
-    cell(row, percent(q.early_release_rate_1h), "early-rate-1h");
-    cell(row, percent(q.service_level_today), "num service-level " + (q.service_level_under_target ? "bad" : ""));
-    cell(row, q.members_available + " / " + q.members_logged_in, "members");
-    cell(row, "", "spark").appendChild(sparkline(q.spark_offered, q.spark_early_released));
-    body.appendChild(row);
   }
   document.getElementById("total-waiting").textContent = String(waiting);
   document.getElementById("total-early").textContent = String(early);
@@ -80,28 +91,71 @@ function render(data) {
   renderOverflow(data.overflow);
 }
 
-function seats(lenders) {
-  return lenders.map((l) => l.name + " " + l.seats + "席").join(" · ");
+// One row per queue, except that an aid queue is folded into a thin sub-row under its
+// centre's row (with the centre's lenders): every county supported at once would otherwise
+// double the rows and push the board off the screen.
+function boardRows(queues, overflow) {
+  if (!overflow) return queues.map(queueRow);
+  const aidOf = new Map(Object.entries(overflow.aid_queues).map(([aid, centre]) => [centre, aid]));
+  const byQueue = new Map(queues.map((q) => [q.queue, q]));
+  const supported = new Map(overflow.supported.map((s) => [s.centre, s]));
+  const folded = new Set();
+  for (const q of queues) {
+    const centre = overflow.queues[q.queue];
+    if (centre && !(q.queue in overflow.aid_queues)) folded.add(aidOf.get(centre));
+  }
+  const rows = [];
+  for (const q of queues) {
+    if (folded.has(q.queue)) continue;
+    const row = queueRow(q);
+    rows.push(row);
+    const centre = overflow.queues[q.queue];
+    if (!centre || q.queue in overflow.aid_queues) continue;
+    const support = supported.get(centre);
+    if (support) markSupported(row);
+    const aid = byQueue.get(aidOf.get(centre));
+    if (support || (aid && (aid.waiting > 0 || aid.offered_today > 0))) {
+      rows.push(aidRow(aidOf.get(centre), centre, aid, support));
+    }
+  }
+  return rows;
 }
 
-// Overflow on the rows: a "支援中" badge and who lends how many seats, on each row whose queue
-// belongs to a supported centre (its own queue, and its aid queue if the board lists it).
-function markSupport(overflow) {
-  const byCentre = new Map(overflow.supported.map((s) => [s.centre, s]));
-  for (const row of document.querySelectorAll("#queues tbody tr")) {
-    const support = byCentre.get(overflow.queues[row.dataset.queue]);
-    if (!support) continue;
-    const name = row.querySelector("td.name");
-    const badge = document.createElement("span");
-    badge.className = "badge";
-    badge.textContent = "支援中";
-    name.insertBefore(badge, name.firstChild.nextSibling);
+function markSupported(row) {
+  const name = row.querySelector("td.name");
+  const badge = document.createElement("span");
+  badge.className = "badge";
+  badge.textContent = "支援中";
+  name.insertBefore(badge, name.firstChild.nextSibling);
+  row.classList.add("supported");
+}
+
+const LENDERS_SHOWN = 2;  // a sub-row has room for two names; the rest are counted
+
+function lendersText(lenders) {
+  if (!lenders.length) return "等待借调";
+  const named = lenders.slice(0, LENDERS_SHOWN).map((l) => l.name + " " + l.seats + "席");
+  const rest = lenders.slice(LENDERS_SHOWN);
+  if (rest.length) named.push("另" + rest.length + "处 " + rest.reduce((n, l) => n + l.seats, 0) + "席");
+  return "借入 " + named.join(" · ");
+}
+
+// The aid queue's figures under its centre, and who lends the centre how many seats.
+function aidRow(queue, centre, aid, support) {
+  const row = document.createElement("tr");
+  row.className = "aid";
+  row.dataset.queue = queue;
+  row.dataset.centre = centre;
+  const name = cell(row, "↳ 互助", "name");
+  if (support) {
     const lenders = document.createElement("span");
     lenders.className = "lenders";
-    lenders.textContent = support.lenders.length ? "借入 " + seats(support.lenders) : "等待借调";
+    lenders.textContent = lendersText(support.lenders);
     name.appendChild(lenders);
-    row.classList.add("supported");
   }
+  if (aid) figureCells(row, aid);
+  else for (let n = 0; n < FIGURE_COLUMNS; n++) cell(row, "", "");
+  return row;
 }
 
 function renderActions(overflow) {
@@ -132,9 +186,7 @@ function renderActions(overflow) {
 function renderOverflow(overflow) {
   const section = document.getElementById("overflow");
   section.hidden = !overflow;  // no overflow controller installed: nothing shown
-  if (!overflow) return;
-  markSupport(overflow);
-  renderActions(overflow);
+  if (overflow) renderActions(overflow);
 }
 
 async function poll() {

@@ -225,6 +225,8 @@ async def test_the_figures_carry_the_overflow_summary(
     ]
     assert overflow["queues"][f"q110-{SURGED}"] == SURGED
     assert overflow["queues"]["q110-city"] == "370800"
+    assert overflow["aid_queues"][f"q110-aid-{SURGED}"] == SURGED
+    assert f"q110-{SURGED}" not in overflow["aid_queues"]
     assert [(a["action"], a["reason"]) for a in overflow["actions"]] == [
         ("借调坐席", "任城区 借出 1 席"),
         ("启动支援", "压力 2.00 ≥ 1.5，本中心无空闲坐席"),

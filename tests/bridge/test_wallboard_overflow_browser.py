@@ -1,6 +1,7 @@
 """Surge overflow on the wallboard in a real headless Chromium at 1920×1080: with a scripted
-overflow state the supported centre's row has the "支援中" badge and its lenders, the action
-list shows the audit's last steps in Chinese, and the list follows the audit live."""
+overflow state the supported centre's row has the "支援中" badge and its lenders on the sub-row
+under it, the action list shows the audit's last steps in Chinese, and the list follows the
+audit live."""
 
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ async def test_the_supported_centre_and_the_last_actions_show(
 
         row = page.locator(f'tr[data-queue="q110-{SURGED}"]')
         await expect(row.locator(".badge")).to_have_text("支援中")
-        await expect(row.locator(".lenders")).to_have_text("借入 任城区 3席 · 兖州区 1席")
+        # Its lenders on the thin sub-row of its aid queue, under its row.
+        aid = page.locator(f'tr.aid[data-centre="{SURGED}"]')
+        await expect(aid).to_have_attribute("data-queue", f"q110-aid-{SURGED}")
+        await expect(aid.locator(".lenders")).to_have_text("借入 任城区 3席 · 兖州区 1席")
         # Only the supported centre: a lender's row has no badge.
         await expect(page.locator(f'tr[data-queue="q110-{RENCHENG}"] .badge')).to_have_count(0)
 
@@ -80,6 +84,7 @@ async def test_the_supported_centre_and_the_last_actions_show(
             )
         )
         await expect(row.locator(".badge")).to_have_count(0)
+        await expect(aid).to_have_count(0)  # no aid traffic, no support: no sub-row
         await expect(items.nth(0).locator(".reason")).to_have_text(
             "压力低于 0.8 且无人排队已持续 120 秒"
         )
