@@ -124,14 +124,13 @@ class BridgeFields(BaseModel):
     bridge_num_channels: int = Field(0, alias="BridgeNumChannels")
 
 
-class QueueMemberFields(BaseModel):
-    """A queue member's state as the QueueMember* events carry it."""
+class MemberStateFields(BaseModel):
+    """A queue member's state: the headers the QueueMember* events and QueueStatus's
+    ``QueueMember`` list items share (they differ only in naming the member)."""
 
     model_config = _CONFIG
 
     queue: str = Field(alias="Queue")
-    member_name: str = Field("", alias="MemberName")
-    interface: str = Field(alias="Interface")
     state_interface: str = Field("", alias="StateInterface")
     membership: str = Field("", alias="Membership")
     penalty: int = Field(0, alias="Penalty")
@@ -143,8 +142,15 @@ class QueueMemberFields(BaseModel):
     status: int = Field(0, alias="Status")
     paused: bool = Field(False, alias="Paused")
     paused_reason: str = Field("", alias="PausedReason")
-    ringinuse: bool = Field(False, alias="Ringinuse")
     wrapuptime: int = Field(0, alias="Wrapuptime")
+
+
+class QueueMemberFields(MemberStateFields):
+    """A queue member's state as the QueueMember* events carry it."""
+
+    member_name: str = Field("", alias="MemberName")
+    interface: str = Field(alias="Interface")
+    ringinuse: bool = Field(False, alias="Ringinuse")
 
 
 # --- channels --------------------------------------------------------------------------------
@@ -398,22 +404,9 @@ class QueueParams(Event):
     weight: int = Field(0, alias="Weight")
 
 
-class QueueMember(Event):
-    queue: str = Field(alias="Queue")
+class QueueMember(Event, MemberStateFields):
     member_name: str = Field("", alias="Name")
     location: str = Field(alias="Location")  # the interface
-    state_interface: str = Field("", alias="StateInterface")
-    membership: str = Field("", alias="Membership")
-    penalty: int = Field(0, alias="Penalty")
-    calls_taken: int = Field(0, alias="CallsTaken")
-    last_call: int = Field(0, alias="LastCall")
-    last_pause: int = Field(0, alias="LastPause")
-    login_time: int = Field(0, alias="LoginTime")
-    in_call: bool = Field(False, alias="InCall")
-    status: int = Field(0, alias="Status")
-    paused: bool = Field(False, alias="Paused")
-    paused_reason: str = Field("", alias="PausedReason")
-    wrapuptime: int = Field(0, alias="Wrapuptime")
 
 
 class QueueEntry(Event):
