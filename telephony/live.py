@@ -32,6 +32,7 @@ from telephony.ami.events import (
     CoreShowChannel,
     Event,
     Hangup,
+    MemberStateFields,
     NewCallerid,
     Newchannel,
     Newstate,
@@ -87,6 +88,18 @@ class QueueCaller:
     position: int
     joined_at: float  # seconds since the epoch (our clock)
 
+    @classmethod
+    def of(cls, event: QueueCallerJoin | QueueEntry, joined_at: float) -> QueueCaller:
+        """The caller a Join event or a QueueStatus entry describes."""
+        return cls(
+            uniqueid=event.uniqueid,
+            channel=event.channel,
+            caller_id_num=event.caller_id_num,
+            caller_id_name=event.caller_id_name,
+            position=event.position,
+            joined_at=joined_at,
+        )
+
 
 @dataclass
 class Member:
@@ -100,6 +113,16 @@ class Member:
     calls_taken: int = 0
     agent_leg: str | None = None  # uniqueid of the member's channel while connected (AgentConnect)
     caller: str | None = None  # uniqueid of the caller it was connected to
+
+    def take_state(self, state: MemberStateFields, name: str) -> None:
+        """What Asterisk says of the member now (a QueueMember* event or a QueueStatus item)."""
+        self.name = name
+        self.status = state.status
+        self.paused = state.paused
+        self.paused_reason = state.paused_reason
+        self.penalty = state.penalty
+        self.in_call = state.in_call
+        self.calls_taken = state.calls_taken
 
 
 @dataclass
@@ -262,27 +285,12 @@ class LiveModel:
             if isinstance(item, QueueParams):
                 queues.setdefault(item.queue, Queue(item.queue)).strategy = item.strategy
             elif isinstance(item, QueueMember):
-                queue = queues.setdefault(item.queue, Queue(item.queue))
-                queue.members[item.location] = Member(
-                    interface=item.location,
-                    name=item.member_name,
-                    status=item.status,
-                    paused=item.paused,
-                    paused_reason=item.paused_reason,
-                    penalty=item.penalty,
-                    in_call=item.in_call,
-                    calls_taken=item.calls_taken,
-                )
+                member = Member(item.location)
+                member.take_state(item, item.member_name)
+                queues.setdefault(item.queue, Queue(item.queue)).members[item.location] = member
             elif isinstance(item, QueueEntry):
                 queue = queues.setdefault(item.queue, Queue(item.queue))
-                queue.callers[item.uniqueid] = QueueCaller(
-                    uniqueid=item.uniqueid,
-                    channel=item.channel,
-                    caller_id_num=item.caller_id_num,
-                    caller_id_name=item.caller_id_name,
-                    position=item.position,
-                    joined_at=now - item.wait,
-                )
+                queue.callers[item.uniqueid] = QueueCaller.of(item, now - item.wait)
         self.queues = queues
 
     def rebuild_channels(self, items: Iterable[Event]) -> None:
@@ -396,14 +404,7 @@ class LiveModel:
         return queue
 
     def _on_caller_join(self, event: QueueCallerJoin) -> None:
-        self._queue(event.queue).callers[event.uniqueid] = QueueCaller(
-            uniqueid=event.uniqueid,
-            channel=event.channel,
-            caller_id_num=event.caller_id_num,
-            caller_id_name=event.caller_id_name,
-            position=event.position,
-            joined_at=self.clock(),
-        )
+        self._queue(event.queue).callers[event.uniqueid] = QueueCaller.of(event, self.clock())
 
     def _on_caller_gone(self, event: QueueCallerLeave | QueueCallerAbandon) -> None:
         queue = self.queues.get(event.queue)
@@ -421,13 +422,7 @@ class LiveModel:
         member = queue.members.get(event.interface)
         if member is None:
             member = queue.members[event.interface] = Member(event.interface)
-        member.name = event.member_name
-        member.status = event.status
-        member.paused = event.paused
-        member.paused_reason = event.paused_reason
-        member.penalty = event.penalty
-        member.in_call = event.in_call
-        member.calls_taken = event.calls_taken
+        member.take_state(event, event.member_name)
 
     def _on_member_removed(self, event: QueueMemberRemoved) -> None:
         queue = self.queues.get(event.queue)
