@@ -219,20 +219,29 @@ class QueueTracker:
         if earlier is not None and (earlier.state != "waiting" or earlier.queue != event.queue):
             # Out of one queue and already in the next: it did not hang up.
             self._decide(earlier, self.clock(), continued=True)
-        number = event.caller_id_num
-        self._callers[event.uniqueid] = FollowedCaller(
+        self._follow(event, event.queue, self.clock(), event.position)
+
+    def _follow(
+        self, event: ChannelEvent | QueueEntry, queue: str, joined_at: float, position: int
+    ) -> FollowedCaller:
+        """Follow a caller from its Join, from a later event when the Join was missed, or
+        from a QueueStatus entry (which has no dialplan place: context and exten blank)."""
+        place = (event.context, event.exten) if isinstance(event, ChannelEvent) else ("", "")
+        caller = self._callers[event.uniqueid] = FollowedCaller(
             uniqueid=event.uniqueid,
             channel=event.channel,
-            queue=event.queue,
-            number=number,
+            queue=queue,
+            number=event.caller_id_num,
             name=event.caller_id_name,
-            joined_at=self.clock(),
-            original_position=event.position,
-            position=event.position,
-            context=event.context,
-            exten=event.exten,
-            withheld=number_withheld(number) or event.uniqueid in self._withheld_ids,
+            joined_at=joined_at,
+            original_position=position,
+            position=position,
+            context=place[0],
+            exten=place[1],
+            # A NewCallerid restricting the number counts however the caller was found.
+            withheld=number_withheld(event.caller_id_num) or event.uniqueid in self._withheld_ids,
         )
+        return caller
 
     def _followed(self, event: ChannelEvent, queue: str) -> FollowedCaller | None:
         caller = self._callers.get(event.uniqueid)
@@ -323,21 +332,7 @@ class QueueTracker:
     def _adopt(self, event: ChannelEvent, queue: str, waited: float) -> FollowedCaller:
         """A caller whose Join we missed (the bridge started meanwhile), in the queue for
         ``waited`` seconds by Asterisk's count."""
-        caller = FollowedCaller(
-            uniqueid=event.uniqueid,
-            channel=event.channel,
-            queue=queue,
-            number=event.caller_id_num,
-            name=event.caller_id_name,
-            joined_at=self.clock() - waited,
-            original_position=0,
-            position=0,
-            context=event.context,
-            exten=event.exten,
-            withheld=number_withheld(event.caller_id_num),
-        )
-        self._callers[event.uniqueid] = caller
-        return caller
+        return self._follow(event, queue, self.clock() - waited, 0)
 
     # --- decisions ----------------------------------------------------------------------
 
@@ -447,16 +442,4 @@ class QueueTracker:
             known = self._callers.get(entry.uniqueid)
             if known is not None and known.queue == entry.queue:
                 continue
-            self._callers[entry.uniqueid] = FollowedCaller(
-                uniqueid=entry.uniqueid,
-                channel=entry.channel,
-                queue=entry.queue,
-                number=entry.caller_id_num,
-                name=entry.caller_id_name,
-                joined_at=now - entry.wait,
-                original_position=entry.position,
-                position=entry.position,
-                context="",
-                exten="",
-                withheld=number_withheld(entry.caller_id_num),
-            )
+            self._follow(entry, entry.queue, now - entry.wait, entry.position)
