@@ -35,6 +35,14 @@ ACTION_NAMES = {
     "recover": "重启接管",
 }
 OVERRIDE_NAMES = {"force": "强制支援", "forbid": "禁止支援", "auto": "恢复自动"}
+# The reason of a grouped run of loan steps (or withdrawn callers): the donor and the count.
+COUNTED_REASONS = {
+    "lend": "{donor} 借出 {count} 席",
+    "return": "{count} 席归还 {donor}",
+    "pause": "{donor} 空闲坐席降至下限，暂停 {count} 席",
+    "resume": "{donor} 空闲坐席回升，恢复 {count} 席",
+    "withdraw": "{count} 个排队来电转入互助队列",
+}
 
 # The policy's reasons (routing/overflow.py) are English sentences with figures in them; these
 # patterns say the same in Chinese, keeping the figures.
@@ -119,16 +127,8 @@ def _entry_reason(entry: Mapping[str, Any], count: int, name: CentreNames) -> st
     detail = entry.get("detail") or {}
     if kind in {"route_on", "route_off"}:
         said = reason_in_chinese(entry.get("explain", ""))
-    elif kind == "lend":
-        said = f"{name(detail.get('donor', ''))} 借出 {count} 席"
-    elif kind == "return":
-        said = f"{count} 席归还 {name(detail.get('donor', ''))}"
-    elif kind == "pause":
-        said = f"{name(detail.get('donor', ''))} 空闲坐席降至下限，暂停 {count} 席"
-    elif kind == "resume":
-        said = f"{name(detail.get('donor', ''))} 空闲坐席回升，恢复 {count} 席"
-    elif kind == "withdraw":
-        said = f"{count} 个排队来电转入互助队列"
+    elif kind in COUNTED_REASONS:
+        said = COUNTED_REASONS[kind].format(donor=name(detail.get("donor", "")), count=count)
     elif kind == "release":
         said = f"{detail.get('by', '值班员')} 收回全部 {detail.get('loans', '0')} 席"
     elif kind == "override":
