@@ -150,13 +150,15 @@ async def _press(agi_port: int, peer: AmiPeer, n: int, caller: str) -> float:
             "agi_priority: 2\n\n"
         ).encode()
     )
-    await reader.readline()  # GET VARIABLE BRIDGEPEER
-    writer.write(f"200 result=1 ({caller})\n".encode())
-    received = await arrived
-    while await reader.readline():  # SET VARIABLE x2, STREAM FILE; then the server closes
-        writer.write(b"200 result=1\n")
+    # GET VARIABLE BRIDGEPEER only if the bridge's live model cannot name the caller; then
+    # SET VARIABLE x2 and STREAM FILE after the Redirect; then the server closes.
+    while command := await reader.readline():
+        if command.startswith(b"GET VARIABLE BRIDGEPEER"):
+            writer.write(f"200 result=1 ({caller})\n".encode())
+        else:
+            writer.write(b"200 result=1\n")
     writer.close()
-    return received - started
+    return await arrived - started
 
 
 async def _asterisk(conn: Connection, count: int, in_flight: int) -> None:

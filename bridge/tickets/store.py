@@ -280,11 +280,14 @@ class TicketStore:
         note: str = "",
         feedback: str | None = None,
         hop: Hop | None = None,
+        only_from: frozenset[TicketStatus] | None = None,
     ) -> Ticket:
         """Move a ticket to `target` atomically, recording who, when, from, to and the note.
 
         An illegal move raises IllegalTransition and writes nothing. Accepting records `by` as
         accepted_by; `feedback` appends a feedback entry; `hop` appends a route leg.
+        `only_from` narrows the legal sources further (checked in the same atomic step): a
+        writer that may have been overtaken by a later state says where it expects the ticket.
         """
         _check_word("by", by)
         check_reason(target, note)
@@ -302,7 +305,8 @@ class TicketStore:
             fields.update(accepted_by=by, accepted_at=now.isoformat())
         if target is TicketStatus.CLOSED:
             fields["closed_at"] = now.isoformat()
-        sources = " " + " ".join(sorted(sources_of(target))) + " "
+        legal = sources_of(target) if only_from is None else sources_of(target) & only_from
+        sources = " " + " ".join(sorted(legal)) + " "
         args: list[str | int] = [
             target.value,
             sources,

@@ -20,6 +20,7 @@ Order of the steps (each failure leaves the caller where it is and says why):
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -52,7 +53,10 @@ from routing.transfer_paths import (
 from telephony.ami.errors import AMIError
 from telephony.live import Channel, LiveModel
 
+log = logging.getLogger(__name__)
+
 RETURN = "HB_RETURN"  # where [hb-trunk] sends the caller back: "context,exten,priority"
+TICKET_VARIABLE = "LINKAGE_TICKET"
 CALLER_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 # Kind when neither the agent's draft nor the caller's IVR choice (HB_KIND) gives one: what
 # the other platform takes (MISSION.md annex).
@@ -134,11 +138,10 @@ class TransferService:
         if problem:
             await self._refuse(ticket_id, order.agent, problem)
         record = self._record(ticket_id, mode, link, caller, order, plan)
-        await self._tag(record, order.agent, link)
         expected = {caller.uniqueid, f"{record.room}-2"} if mode == "consult" else {caller.uniqueid}
         # Watch before moving: the caller's QueueCallerJoin may follow the reply at once.
         watch = self.watcher.watch(record, expected)
-        problem = await self._move(record, link, plan.entry)
+        problem = await self._tag_and_move(record, link, plan.entry)
         if problem:
             self.watcher.discard(watch)
             await self._abandon(record, order.agent, problem)
@@ -168,7 +171,18 @@ class TransferService:
             raise TransferError(str(exc), status=422) from None
 
     def _platform_of_call(self, link: PbxLink, caller: Channel) -> str:
+        agent = link.live.bridged_peer(caller.uniqueid)
+        # The member is keyed by its interface, which the agent's channel name gives: a
+        # lookup, not a walk through every member of every queue on each key press.
+        interfaces = _interfaces_of(agent.name) if agent is not None else []
         for queue in link.live.queues.values():
+            owner = self._queue_platform.get((link.name, queue.name))
+            if owner is None:
+                continue
+            members = [queue.members.get(interface) for interface in interfaces]
+            if any(m is not None and m.caller == caller.uniqueid for m in members):
+                return owner
+        for queue in link.live.queues.values():  # a member not named after its channel
             if any(m.caller == caller.uniqueid for m in queue.members.values()):
                 found = self._queue_platform.get((link.name, queue.name))
                 if found:
@@ -296,45 +310,68 @@ class TransferService:
             consult_channel=f"{room}-1" if room else "",
         )
 
-    async def _tag(self, record: InFlight, agent: str, link: PbxLink) -> None:
-        """The in-flight record and the caller's LINKAGE_TICKET, both before the move."""
-        steps = [
-            self.inflight.save(record, self.clock()),
-            _ami(
-                link,
-                "Setvar",
-                Channel=record.caller_channel,
-                Variable="LINKAGE_TICKET",
-                Value=record.ticket_id,
-            ),
-        ]
+    async def _tag_and_move(self, record: InFlight, link: PbxLink, entry: Entry) -> str:
+        """The in-flight record, the caller's variables, then the move; "" when the PBX took
+        the move, else what went wrong (nothing was moved then).
+
+        All are sent at once, in this order: one AMI session runs its actions one after the
+        other in the order they arrive, so each Setvar has taken effect when the Redirect
+        runs, without a round trip of its own before it. The in-flight record (for a restart)
+        is sent to Redis before the AMI actions, but the move does not wait for its reply.
+        """
+        saving = asyncio.ensure_future(self.inflight.save(record, self.clock()))
+        tags = [_ami(link, "Setvar", **self._setvar(record, TICKET_VARIABLE, record.ticket_id))]
         if record.target_pbx != record.source_pbx:
             # [hb-trunk] sends the caller here if the trunk fails: its own origin queue
             # (a county's), not the dialplan's default city queue.
             back = f"{record.origin_context},{record.origin_extension},1"
-            steps.append(
-                _ami(link, "Setvar", Channel=record.caller_channel, Variable=RETURN, Value=back)
-            )
-        saved, *tagged = await asyncio.gather(*steps, return_exceptions=True)
-        problem = str(saved) if isinstance(saved, BaseException) else ""
-        for result in tagged:
-            problem = problem or (result if isinstance(result, str) else str(result))
-        if problem:
-            await self._abandon(record, agent, f"could not start the transfer: {problem}")
+            tags.append(_ami(link, "Setvar", **self._setvar(record, RETURN, back)))
+        # Tasks take their first step (where AMIClient writes the action) in creation order.
+        steps = [asyncio.ensure_future(step) for step in (*tags, self._move(record, link, entry))]
+        saved, *tagged, moved = await asyncio.gather(saving, *steps, return_exceptions=True)
+        if isinstance(moved, BaseException):
+            raise moved
+        assert isinstance(moved, str)
+        if not moved:
+            # The caller is on its way: a failed Setvar or record cannot stop it any more.
+            for result in (saved, *tagged):
+                if result:
+                    log.warning(
+                        "transfer under way with a step missing",
+                        extra={"ticket": record.ticket_id, "problem": str(result)},
+                    )
+        return moved
+
+    @staticmethod
+    def _setvar(record: InFlight, name: str, value: str) -> dict[str, str]:
+        return {"Channel": record.caller_channel, "Variable": name, "Value": value}
 
     async def _transferring(
         self, record: InFlight, agent: str, plan: TransferPlan, created: Ticket
     ) -> Ticket:
-        """Ticket -> transferring; as created if the caller's arrival overtook it (legal:
-        created -> queued) or Redis failed (the outcome's own update follows)."""
+        """Ticket -> transferring, only from created: the outcome may have overtaken it
+        (queued, or transfer_failed when a trunk failed at once) and must not be undone.
+        As it is then, or as created if Redis failed (the outcome's own update follows)."""
         entry = plan.entry
         note = f"to {plan.target.id} via {entry.context},{entry.extension} on {entry.pbx}"
         try:
             return await self.store.transition(
-                record.ticket_id, TicketStatus.TRANSFERRING, by=agent, note=note
+                record.ticket_id,
+                TicketStatus.TRANSFERRING,
+                by=agent,
+                note=note,
+                only_from=frozenset({TicketStatus.CREATED}),
             )
-        except (IllegalTransition, RedisError, OSError):
+        except IllegalTransition:
+            return await self._current(record.ticket_id, created)
+        except (RedisError, OSError):
             return created
+
+    async def _current(self, ticket_id: str, fallback: Ticket) -> Ticket:
+        try:
+            return await self.store.get(ticket_id)
+        except (RedisError, OSError):
+            return fallback
 
     async def _move(self, record: InFlight, link: PbxLink, entry: Entry) -> str:
         """Send the caller on; "" when the PBX took it, else what went wrong."""
@@ -406,6 +443,19 @@ def ivr_kind(caller: Channel) -> Kind | None:
         return Kind(value) if value else None
     except ValueError:
         return None
+
+
+def _interfaces_of(channel: str) -> list[str]:
+    """Queue member interfaces a channel may belong to (the inverse of
+    telephony.live.channel_of_interface): ``PJSIP/1001-0000002a`` -> ``PJSIP/1001``;
+    ``Local/agent121@agents-00000001;1`` -> ``Local/agent121@agents/n`` and without ``/n``."""
+    local = channel.startswith("Local/")
+    if local:
+        channel = channel.removesuffix(";1").removesuffix(";2")
+    prefix, dash, _ = channel.rpartition("-")
+    if not dash:
+        return []
+    return [f"{prefix}/n", prefix] if local else [prefix]
 
 
 def _peer_name(link: PbxLink, caller: Channel) -> str:

@@ -225,6 +225,26 @@ async def test_illegal_transition_writes_nothing(
     assert await all_keys(redis_client) == before
 
 
+async def test_only_from_refuses_a_move_that_was_overtaken(
+    store: TicketStore, redis_client: aioredis.Redis
+) -> None:
+    """transfer_failed -> transferring is legal (send again), but not for a writer that
+    expected `created`: the later outcome stays and nothing is written."""
+    ticket = (await store.create(draft(), request_id="late", by="agent101")).ticket
+    await store.transition(ticket.id, S.TRANSFER_FAILED, by="bridge", note="trunk failed")
+    before = await all_keys(redis_client)
+    with pytest.raises(IllegalTransition, match="transfer_failed -> transferring"):
+        await store.transition(
+            ticket.id, S.TRANSFERRING, by="agent101", only_from=frozenset({S.CREATED})
+        )
+    assert await all_keys(redis_client) == before
+    other = (await store.create(draft(), request_id="on-time", by="agent101")).ticket
+    moved = await store.transition(
+        other.id, S.TRANSFERRING, by="agent101", only_from=frozenset({S.CREATED})
+    )
+    assert moved.status is S.TRANSFERRING
+
+
 async def test_a_failed_transfer_records_its_reason(store: TicketStore) -> None:
     ticket = (await store.create(draft(), request_id="fail", by="agent101")).ticket
     await store.transition(ticket.id, S.TRANSFERRING, by="bridge")

@@ -2,14 +2,12 @@
 city 110 queue is transferred to the county centre of the incident (属地), waits there, a
 county agent answers, the screen-pop hears it and the call finds its ticket.
 
-Not here yet, for want of emulator features (the scripted-peer tests cover them): the way
-back after no answer (the emulator ignores a Redirect of a caller waiting in Queue(), which
-Asterisk honours), and the trunk paths (no IAX2 trunk in the emulator).
+The way back after no answer, the trunk paths and the key press itself are end to end in
+test_transfer_keypress_emulated.py (two emulated PBXs linked by their IAX2 trunk).
 
 The emulator has no PJSIP phones, so the shipped queues' PJSIP members become Local members
 (`Local/agent<seat>@agents/n`) answered by a small [agents] context, as in the lab traces.
-Key press -> AGI needs the emulator's applicationmap and FastAGI client (not there yet): the
-transfer is started through the service, as `POST /api/transfers` does.
+Here the transfer is started through the service, as `POST /api/transfers` does.
 """
 
 from __future__ import annotations

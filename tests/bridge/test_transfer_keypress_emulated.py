@@ -2,11 +2,11 @@
 IAX2 trunk: an agent talking to a citizen presses *8 -> features.conf runs Gosub(hb-onekey)
 -> AGI to the bridge's FastAGI server -> ticket + Setvar + Redirect -> the caller reaches the
 other platform's queue (over the trunk with its ticket, or on the same PBX) -> an agent there
-answers -> the ticket is accepted and the screen-pop hears it. Every path of MISSION.md, and
-a trunk that fails.
-
-Not here: the way back after no answer (the emulator does not yet honour a Redirect of a
-caller waiting in Queue(); the scripted-peer tests cover it).
+answers -> the ticket is accepted and the screen-pop hears it. Every path of MISSION.md, a
+trunk that fails, and the way back when nobody answers in time: the bridge Redirects the
+caller, waiting in the target's Queue() or in Dial() over the trunk, to the origin queue with
+QUEUE_PRIO set (the emulator honours a Redirect of a caller waiting in Queue(), as Asterisk
+does).
 """
 
 from __future__ import annotations
@@ -246,3 +246,79 @@ async def test_a_failed_trunk_brings_a_county_caller_back_to_the_county_queue(la
     assert ticket_id is not None
     ticket = await lab.stack.store.get(ticket_id)
     assert ticket.status is TicketStatus.TRANSFER_FAILED
+
+
+# Bridge seconds are real seconds; at TIME_SCALE 10 this is 10 s on the emulated PBXs' clock,
+# well inside the trunk's own Dial timeout (30 emulated seconds).
+ANSWER_TIMEOUT = 1.0
+
+
+@pytest.mark.parametrize(
+    ("pbx", "exten", "draft", "target_pbx", "target_queue", "origin_queue"),
+    [
+        # Same PBX: the caller waits in the county queue's Queue() when the Redirect comes.
+        (
+            "pbx-110",
+            "110370800",
+            {"target": "110", "district_code": "370883"},
+            "pbx-110",
+            "q110-370883",
+            "q110-city",
+        ),
+        # Over the trunk: the caller's leg on pbx-12345 is in Dial(IAX2) when it is moved.
+        ("pbx-12345", "12345", {}, "pbx-110", "q110-city", "q12345"),
+    ],
+)
+async def test_no_answer_brings_the_caller_back_to_the_origin_queue(
+    redis_client: aioredis.Redis,
+    tmp_path: Path,
+    pbx: str,
+    exten: str,
+    draft: dict[str, str],
+    target_pbx: str,
+    target_queue: str,
+    origin_queue: str,
+) -> None:
+    config = TransferConfig(answer_timeout_seconds=ANSWER_TIMEOUT)
+    async with lab_of(redis_client, tmp_path, config) as lab:
+        agent = await lab.answered_call(pbx, exten)
+        near = lab.stack.links[pbx].live
+        caller = near.bridged_peer(agent)
+        assert caller is not None
+        await pause_everyone(lab, target_pbx, target_queue)
+        agent_id = agent.split("/", 1)[1].rsplit("-", 1)[0]
+        await lab.stack.drafts.put(
+            agent_id, AgentDraft.model_validate({"kind": "求助", "summary": "无人接听", **draft})
+        )
+        stream = lab.stack.hub.listen(queue=target_queue)
+        await lab.press(pbx, agent)
+
+        arrived = await next_call(stream)
+        assert (arrived.stage, arrived.pbx) == ("arrived", target_pbx)
+        failed = await next_call(stream)
+        assert (failed.stage, failed.ticket_id) == ("failed", arrived.ticket_id)
+
+        def answered_in_the_origin_queue() -> bool:
+            queue = near.queues.get(origin_queue)
+            members = [] if queue is None else queue.members.values()
+            return any(m.caller == caller.uniqueid for m in members)
+
+        await until(answered_in_the_origin_queue, f"the caller is answered in {origin_queue}")
+        # Sent back at the head of the origin queue: QUEUE_PRIO was set before the Redirect.
+        prio = await lab.clients[pbx].action("Getvar", Channel=caller.name, Variable="QUEUE_PRIO")
+        assert prio.get("Value") == str(config.return_priority)
+
+        ticket = await lab.stack.store.get(arrived.ticket_id)
+        assert ticket.status is TicketStatus.TRANSFER_FAILED
+        history = await lab.stack.store.history(ticket.id)
+        assert history[-1].note == f"no answer in {target_queue} within {ANSWER_TIMEOUT:g} s"
+        assert await lab.stack.inflight.all() == []  # settled: nothing left for recovery
+
+
+async def pause_everyone(lab: Lab, pbx: str, queue: str) -> None:
+    """Every member of `queue` paused: a transferred caller waits there unanswered."""
+    live = lab.stack.links[pbx].live
+    await until(lambda: bool(live.queues.get(queue, None) and live.queues[queue].members), queue)
+    for interface in list(live.queues[queue].members):
+        await lab.clients[pbx].action("QueuePause", Queue=queue, Interface=interface, Paused="true")
+    await until(lambda: all(m.paused for m in live.queues[queue].members.values()), "paused")

@@ -358,7 +358,6 @@ async def test_an_unreachable_target_pbx_fails_before_anyone_moves(world: World)
     ("failing", "how", "message"),
     [
         ("Redirect", "error", "No such channel"),
-        ("Setvar", "error", "Permission denied"),
         ("Redirect", "silent", "no complete reply"),
     ],
 )
@@ -377,6 +376,30 @@ async def test_an_ami_error_leaves_the_caller_with_the_agent(
     assert await status(world, caught.value.ticket_id) is TicketStatus.TRANSFER_FAILED
     assert await world.stack.inflight.all() == []
     assert world.stack.watcher.watches == {}
+
+
+@pytest.mark.parametrize("how", ["error", "silent"])
+async def test_the_setvars_go_out_with_the_redirect_and_do_not_hold_it_back(
+    world: World, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await world.seat("pbx-12345", "q12345", "c11", "a11", "PJSIP/12345-11", "13800000011")
+    peer = world.pbx["pbx-12345"]
+    if how == "error":
+        peer.errors["Setvar"] = "Permission denied"
+    else:
+        peer.silent.add("Setvar")
+    started = await press(world, "pbx-12345", "c11")
+    # On the wire in this order (Asterisk runs one session's actions in arrival order), and
+    # the Redirect did not wait for a Setvar reply: none came.
+    sent = [a for a in peer.actions if a["Action"] in ("Setvar", "Redirect")]
+    assert [(a["Action"], a.get("Variable")) for a in sent] == [
+        ("Setvar", "LINKAGE_TICKET"),
+        ("Setvar", "HB_RETURN"),
+        ("Redirect", None),
+    ]
+    assert sent[0]["Value"] == started.ticket.id
+    assert started.ticket.status is TicketStatus.TRANSFERRING  # the caller has moved on
+    assert "transfer under way with a step missing" in caplog.text
 
 
 async def test_unknown_caller_and_no_path_are_refused_without_a_ticket(world: World) -> None:
