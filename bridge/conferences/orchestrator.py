@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import NoReturn
 
 from redis.exceptions import RedisError
@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 from bridge.conferences.model import Conference, Member
 from bridge.conferences.rooms import RoomKeeper
 from bridge.tickets import Ticket, TicketNotFound
-from bridge.transfers.drafts import AgentDraft, agent_id_of
+from bridge.transfers.drafts import agent_id_of
 from bridge.transfers.orchestrator import TransferError, TransferOrder, TransferService
 from bridge.transfers.outcomes import PbxLink
 from routing.conference_rules import Acceptance, Role, Vote, vote_for_key
@@ -65,15 +65,9 @@ class ConferenceError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class ConferenceOrder:
-    pbx: str
-    caller_channel: str  # name or uniqueid
-    agent: str
-    agent_channel: str = ""  # "" -> the caller's bridged peer
-    source_platform: str | None = None
-    draft: AgentDraft = field(default_factory=AgentDraft)
-    request_id: str | None = None
+# A three-party call starts from the same order as a one-key transfer (which call, who, the
+# draft; bridge.call_requests builds it from either API's body).
+ConferenceOrder = TransferOrder
 
 
 class ConferenceService:
@@ -99,15 +93,7 @@ class ConferenceService:
                 f"caller channel {order.caller_channel!r} is not up on {order.pbx}", status=404
             )
         agent = self._agent_leg(link, caller, order.agent_channel)
-        transfer = TransferOrder(
-            pbx=order.pbx,
-            caller_channel=caller.uniqueid,
-            agent=order.agent,
-            agent_channel=agent.name,
-            source_platform=order.source_platform,
-            draft=order.draft,
-            request_id=order.request_id,
-        )
+        transfer = replace(order, caller_channel=caller.uniqueid, agent_channel=agent.name)
         try:
             # The one-key transfer's own steps, so both features agree on origin and path.
             plan = self.transfers.plan(link, caller, transfer)

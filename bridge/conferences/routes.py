@@ -17,14 +17,21 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge.call_requests import (
+    ApiRoute,
+    CallRequest,
+    HttpProblem,
+    PlatformId,
+    add_api_routes,
+    read_body,
+    started,
+)
 from bridge.conferences.model import Conference
-from bridge.conferences.orchestrator import ConferenceError, ConferenceOrder
+from bridge.conferences.orchestrator import ConferenceError
 from bridge.conferences.stack import ConferenceStack
 from bridge.http.auth import PRINCIPAL, Principal
 from bridge.http.routes import RouteTable
 from bridge.settings import Role
-from bridge.transfers.requests import PlatformId, TransferRequest
-from bridge.transfers.routes import HttpProblem, problems_as_json, read_body
 
 ROLES = frozenset({Role.AGENT_12345, Role.AGENT_110, Role.SUPERVISOR, Role.ADMIN})
 SEES_ALL = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -32,7 +39,7 @@ ROOM = re.compile(r"^\d{1,20}$")
 T = TypeVar("T")
 
 
-class ConferenceRequest(TransferRequest):
+class ConferenceRequest(CallRequest):
     """Start a three-party call: the call (caller on `pbx`), the agent, the draft, `target`."""
 
 
@@ -67,16 +74,13 @@ class ConferenceRoutes:
 
     @property
     def stack(self) -> ConferenceStack:
-        found = self._get_stack()
-        if found is None:
-            raise HttpProblem(503, "unavailable", "the conference service is not started")
-        return found
+        return started(self._get_stack(), "conference")
 
     async def post_conference(self, request: web.Request) -> web.StreamResponse:
         principal = request[PRINCIPAL]
         body = await read_body(request, ConferenceRequest)
         source = principal.platform if principal.role not in SEES_ALL else body.source_platform
-        order = ConferenceOrder(**body.order_fields(source))
+        order = body.order(source)
         conference = await _guarded(self.stack.service.start(order))
         return web.json_response(conference.view(), status=201)
 
@@ -140,50 +144,52 @@ async def _guarded(work: Awaitable[T]) -> T:
 
 def add_conference_routes(table: RouteTable, routes: ConferenceRoutes) -> None:
     tags = ("conferences",)
-    table.add(
-        "POST",
-        "/api/conferences",
-        problems_as_json(routes.post_conference),
-        summary="three-party call: caller and agent into a room, the other platform called in",
-        roles=ROLES,
-        tags=tags,
-        request_model=ConferenceRequest,
-        response_model=ConferenceView,
-        responses={
-            201: "started",
-            404: "no such PBX, caller or agent leg",
-            409: "refused (target queue missing, ticket conflict)",
-            422: "invalid field or no path",
-            502: "the PBX refused",
-            503: "unreachable",
-        },
-    )
-    table.add(
-        "GET",
-        "/api/conferences/{conference_id}",
-        problems_as_json(routes.get_conference),
-        summary="a three-party call: members and roles, votes, acceptance",
-        roles=ROLES,
-        tags=tags,
-        response_model=ConferenceView,
-        responses={403: "not your platform's", 404: "no such conference"},
-    )
-    table.add(
-        "DELETE",
-        "/api/conferences/{conference_id}/members/{member}",
-        problems_as_json(routes.delete_member),
-        summary="remove a member (caller, origin_agent, other_agent or a uniqueid)",
-        roles=ROLES,
-        tags=tags,
-        responses={202: "kicked", 404: "no such member", 409: "conference ended"},
-    )
-    table.add(
-        "POST",
-        "/api/conferences/{conference_id}/decision",
-        problems_as_json(routes.post_decision),
-        summary="record an agent's decision: which platform accepts",
-        roles=ROLES,
-        tags=tags,
-        request_model=DecisionRequest,
-        responses={403: "not in this conference", 409: "conference ended", 422: "invalid"},
+    add_api_routes(
+        table,
+        ROLES,
+        [
+            ApiRoute(
+                "POST",
+                "/api/conferences",
+                routes.post_conference,
+                "three-party call: caller and agent into a room, the other platform called in",
+                tags,
+                ConferenceRequest,
+                ConferenceView,
+                {
+                    201: "started",
+                    404: "no such PBX, caller or agent leg",
+                    409: "refused (target queue missing, ticket conflict)",
+                    422: "invalid field or no path",
+                    502: "the PBX refused",
+                    503: "unreachable",
+                },
+            ),
+            ApiRoute(
+                "GET",
+                "/api/conferences/{conference_id}",
+                routes.get_conference,
+                "a three-party call: members and roles, votes, acceptance",
+                tags,
+                response_model=ConferenceView,
+                responses={403: "not your platform's", 404: "no such conference"},
+            ),
+            ApiRoute(
+                "DELETE",
+                "/api/conferences/{conference_id}/members/{member}",
+                routes.delete_member,
+                "remove a member (caller, origin_agent, other_agent or a uniqueid)",
+                tags,
+                responses={202: "kicked", 404: "no such member", 409: "conference ended"},
+            ),
+            ApiRoute(
+                "POST",
+                "/api/conferences/{conference_id}/decision",
+                routes.post_decision,
+                "record an agent's decision: which platform accepts",
+                tags,
+                DecisionRequest,
+                responses={403: "not in this conference", 409: "conference ended", 422: "invalid"},
+            ),
+        ],
     )

@@ -2,47 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.transfers.drafts import AgentDraft
+from bridge.call_requests import CallRequest, PlatformId, Word
 from routing.tickets import Kind, TicketStatus, Urgency
 
-Word = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
-PlatformId = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
-
-class TransferRequest(AgentDraft):
+class TransferRequest(CallRequest):
     """An agent desktop moves a caller: by channel name or uniqueid, on the PBX it is on."""
-
-    pbx: Annotated[str, Field(min_length=1, max_length=80)]
-    channel: Annotated[str, Field(max_length=200)] | None = None
-    uniqueid: Annotated[str, Field(max_length=64)] | None = None
-    agent: Annotated[str, Field(pattern=r"^[A-Za-z0-9@._:\-]{1,80}$")]
-    agent_channel: Annotated[str, Field(max_length=200)] = ""
-    # Supervisors and admins say which platform the call is on; an agent token's is its own.
-    source_platform: PlatformId | None = None
-    request_id: Word | None = None
-
-    @model_validator(mode="after")
-    def _one_leg(self) -> TransferRequest:
-        if not (self.channel or self.uniqueid):
-            raise ValueError("give channel or uniqueid of the caller")
-        return self
-
-    def order_fields(self, source_platform: str | None) -> dict[str, Any]:
-        """The fields of a TransferOrder / ConferenceOrder: which call, who, the draft."""
-        draft = AgentDraft.model_validate(self.model_dump(include=set(AgentDraft.model_fields)))
-        return {
-            "pbx": self.pbx,
-            "caller_channel": self.channel or self.uniqueid or "",
-            "agent": self.agent,
-            "agent_channel": self.agent_channel,
-            "source_platform": source_platform,
-            "draft": draft,
-            "request_id": self.request_id,
-        }
 
 
 class InternetTicketRequest(BaseModel):

@@ -7,7 +7,6 @@ anything is written.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -15,8 +14,15 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
-from redis.exceptions import RedisError
 
+from bridge.call_requests import (
+    ApiRoute,
+    HttpProblem,
+    add_api_routes,
+    field_errors,
+    read_body,
+    started,
+)
 from bridge.http.auth import PRINCIPAL, Principal
 from bridge.http.routes import RouteTable
 from bridge.settings import Role
@@ -28,7 +34,7 @@ from bridge.tickets import (
     TicketQuery,
 )
 from bridge.transfers.drafts import AgentDraft, check_agent_id
-from bridge.transfers.orchestrator import TransferError, TransferOrder
+from bridge.transfers.orchestrator import TransferError
 from bridge.transfers.requests import (
     FeedbackRequest,
     InternetTicketRequest,
@@ -46,34 +52,6 @@ SEES_ALL = {Role.SUPERVISOR, Role.ADMIN}
 QUERY_KEYS = {"status", "district", "platform", "since", "until", "overdue", "not_acted"}
 QUERY_KEYS |= {"limit", "offset"}
 M = TypeVar("M", bound=BaseModel)
-
-
-class HttpProblem(Exception):
-    def __init__(self, status: int, error: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
-
-    def response(self) -> web.Response:
-        return web.json_response({"error": self.error, "detail": self.detail}, status=self.status)
-
-
-def _field_errors(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "body"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-
-
-async def read_body(request: web.Request, model: type[M]) -> M:
-    try:
-        raw = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise HttpProblem(400, "bad_request", "the body is not JSON") from None
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise HttpProblem(422, "invalid", _field_errors(exc)) from None
 
 
 def _by(principal: Principal) -> str:
@@ -99,10 +77,7 @@ class TicketRoutes:
 
     @property
     def stack(self) -> TransferStack:
-        found = self._get_stack()
-        if found is None:
-            raise HttpProblem(503, "unavailable", "the transfer service is not started")
-        return found
+        return started(self._get_stack(), "transfer")
 
     # --- who may see what ---------------------------------------------------------------
 
@@ -146,7 +121,7 @@ class TicketRoutes:
         body = await read_body(request, TransferRequest)
         mine = self._own_platform(principal)
         source = _source(mine, body.source_platform)
-        order = TransferOrder(**body.order_fields(source))
+        order = body.order(source)
         try:
             started = await self.stack.service.start(order)
         except TransferError as exc:
@@ -211,7 +186,7 @@ class TicketRoutes:
                 **fields,
             )
         except ValidationError as exc:
-            raise HttpProblem(422, "invalid", _field_errors(exc)) from None
+            raise HttpProblem(422, "invalid", field_errors(exc)) from None
 
     async def list_tickets(self, request: web.Request) -> web.StreamResponse:
         query = _ticket_query(request.query)
@@ -379,120 +354,101 @@ def _number(query: Any, name: str, default: int) -> int:
     return int(text)
 
 
-def problems_as_json(handler: Any) -> Any:
-    async def handle(request: web.Request) -> web.StreamResponse:
-        try:
-            response: web.StreamResponse = await handler(request)
-            return response
-        except HttpProblem as problem:
-            return problem.response()
-        except (RedisError, OSError) as exc:
-            return HttpProblem(503, "unavailable", f"ticket store unreachable: {exc}").response()
-
-    handle.__name__ = handler.__name__
-    return handle
-
-
 def add_ticket_routes(table: RouteTable, routes: TicketRoutes) -> None:
-    wrap = problems_as_json
-    add = table.add
     tags = ("tickets",)
-    add(
-        "POST",
-        "/api/transfers",
-        wrap(routes.post_transfer),
-        summary="one-key transfer of a caller to the other platform, with a new linkage ticket",
-        roles=TICKET_ROLES,
-        tags=("transfers",),
-        request_model=TransferRequest,
-        response_model=TransferAccepted,
-        responses={
-            404: "no such PBX or caller",
-            409: "refused (ticket says why)",
-            422: "invalid field or no path",
-            502: "the PBX refused",
-            503: "unreachable",
-        },
-    )
-    add(
-        "POST",
-        "/api/tickets",
-        wrap(routes.post_ticket),
-        summary="internet-channel request delivered to the other platform's list",
-        roles=TICKET_ROLES,
-        tags=tags,
-        request_model=InternetTicketRequest,
-        response_model=Ticket,
-        responses={201: "created", 409: "request_id reused with another body", 422: "invalid"},
-    )
-    add(
-        "GET",
-        "/api/tickets",
-        wrap(routes.list_tickets),
-        summary="search tickets "
-        "(status, district, platform, since, until, overdue, not_acted, limit, offset)",
-        roles=TICKET_ROLES,
-        tags=tags,
-        responses={400: "bad query parameter"},
-    )
-    add(
-        "GET",
-        "/api/tickets/export",
-        wrap(routes.export_tickets),
-        summary="every matching ticket as JSON lines (same filters as the list, no paging)",
-        roles=TICKET_ROLES,
-        tags=tags,
-        responses={400: "bad query parameter"},
-    )
-    add(
-        "GET",
-        "/api/tickets/{ticket_id}",
-        wrap(routes.get_ticket),
-        summary="a ticket with its history",
-        roles=TICKET_ROLES,
-        tags=tags,
-        response_model=Ticket,
-        responses={404: "no such ticket"},
-    )
-    add(
-        "GET",
-        "/api/calls/{uniqueid}/ticket",
-        wrap(routes.call_ticket),
-        summary="the ticket a call carries (screen-pop)",
-        roles=TICKET_ROLES,
-        tags=tags,
-        response_model=Ticket,
-        responses={404: "no ticket on that call"},
-    )
-    add(
-        "POST",
-        "/api/tickets/{ticket_id}/feedback",
-        wrap(routes.post_feedback),
-        summary="the receiving platform reports its handling (受理反馈)",
-        roles=TICKET_ROLES,
-        tags=tags,
-        request_model=FeedbackRequest,
-        response_model=Ticket,
-        responses={409: "illegal in the ticket's state", 422: "invalid"},
-    )
-    add(
-        "POST",
-        "/api/tickets/{ticket_id}/status",
-        wrap(routes.post_status),
-        summary="move a ticket (accept, start, return, reject, close...)",
-        roles=TICKET_ROLES,
-        tags=tags,
-        request_model=StatusRequest,
-        response_model=Ticket,
-        responses={409: "illegal transition", 422: "invalid or reason missing"},
-    )
-    add(
-        "PUT",
-        "/api/agents/{agent}/draft",
-        wrap(routes.put_draft),
-        summary="the agent's draft for the next key press",
-        roles=TICKET_ROLES,
-        tags=("transfers",),
-        request_model=AgentDraft,
-        responses={400: "bad agent id", 422: "invalid"},
+    add_api_routes(
+        table,
+        TICKET_ROLES,
+        [
+            ApiRoute(
+                "POST",
+                "/api/transfers",
+                routes.post_transfer,
+                "one-key transfer of a caller to the other platform, with a new linkage ticket",
+                ("transfers",),
+                TransferRequest,
+                TransferAccepted,
+                {
+                    404: "no such PBX or caller",
+                    409: "refused (ticket says why)",
+                    422: "invalid field or no path",
+                    502: "the PBX refused",
+                    503: "unreachable",
+                },
+            ),
+            ApiRoute(
+                "POST",
+                "/api/tickets",
+                routes.post_ticket,
+                "internet-channel request delivered to the other platform's list",
+                tags,
+                InternetTicketRequest,
+                Ticket,
+                {201: "created", 409: "request_id reused with another body", 422: "invalid"},
+            ),
+            ApiRoute(
+                "GET",
+                "/api/tickets",
+                routes.list_tickets,
+                "search tickets "
+                "(status, district, platform, since, until, overdue, not_acted, limit, offset)",
+                tags,
+                responses={400: "bad query parameter"},
+            ),
+            ApiRoute(
+                "GET",
+                "/api/tickets/export",
+                routes.export_tickets,
+                "every matching ticket as JSON lines (same filters as the list, no paging)",
+                tags,
+                responses={400: "bad query parameter"},
+            ),
+            ApiRoute(
+                "GET",
+                "/api/tickets/{ticket_id}",
+                routes.get_ticket,
+                "a ticket with its history",
+                tags,
+                response_model=Ticket,
+                responses={404: "no such ticket"},
+            ),
+            ApiRoute(
+                "GET",
+                "/api/calls/{uniqueid}/ticket",
+                routes.call_ticket,
+                "the ticket a call carries (screen-pop)",
+                tags,
+                response_model=Ticket,
+                responses={404: "no ticket on that call"},
+            ),
+            ApiRoute(
+                "POST",
+                "/api/tickets/{ticket_id}/feedback",
+                routes.post_feedback,
+                "the receiving platform reports its handling (受理反馈)",
+                tags,
+                FeedbackRequest,
+                Ticket,
+                {409: "illegal in the ticket's state", 422: "invalid"},
+            ),
+            ApiRoute(
+                "POST",
+                "/api/tickets/{ticket_id}/status",
+                routes.post_status,
+                "move a ticket (accept, start, return, reject, close...)",
+                tags,
+                StatusRequest,
+                Ticket,
+                {409: "illegal transition", 422: "invalid or reason missing"},
+            ),
+            ApiRoute(
+                "PUT",
+                "/api/agents/{agent}/draft",
+                routes.put_draft,
+                "the agent's draft for the next key press",
+                ("transfers",),
+                AgentDraft,
+                responses={400: "bad agent id", 422: "invalid"},
+            ),
+        ],
     )

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -159,29 +160,41 @@ async def eventually(check: Callable[[], object], what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-async def answered_12345_call(world: World) -> str:
-    """A citizen answered by a 12345 agent (trace 13's first part); the caller's channel."""
-    await world.client.action(
-        "Originate",
-        Channel="Local/caller@callers",
-        Context="inbound",
-        Exten="12345",
-        Priority="1",
-        Async="true",
-    )
-    found: list[str] = []
+async def answered_call(
+    client: AMIClient, live: LiveModel, caller: str, half: str, seat: str, **originate: Any
+) -> tuple[str, str]:
+    """A citizen's call originated as the Local channel `caller` (`originate` says where it
+    goes), until its `half` (";1"/";2") is bridged with a seat whose channel name contains
+    `seat`: (caller's channel, seat's channel)."""
+    await client.action("Originate", Channel=caller, Async="true", **originate)
+    found: list[tuple[str, str]] = []
 
     def seated() -> bool:
-        for channel in world.live.channels.values():
-            if channel.name.startswith("Local/caller@callers") and channel.name.endswith(";1"):
-                peer = world.live.bridged_peer(channel.uniqueid)
-                if peer is not None and "agents" in peer.name:
-                    found.append(channel.name)
+        for channel in live.channels.values():
+            if channel.name.startswith(caller) and channel.name.endswith(half):
+                peer = live.bridged_peer(channel.uniqueid)
+                if peer is not None and seat in peer.name:
+                    found.append((channel.name, peer.name))
                     return True
         return False
 
-    await until(seated, "a 12345 agent answers")
+    await until(seated, f"a seat answers {caller}")
     return found[0]
+
+
+async def answered_12345_call(world: World) -> str:
+    """A citizen answered by a 12345 agent (trace 13's first part); the caller's channel."""
+    caller, _agent = await answered_call(
+        world.client,
+        world.live,
+        "Local/caller@callers",
+        ";1",
+        "agents",
+        Context="inbound",
+        Exten="12345",
+        Priority="1",
+    )
+    return caller
 
 
 async def room_members(world: World, room: str) -> set[str]:
@@ -212,6 +225,16 @@ async def _count(world: World, room: str, n: int) -> bool:
 
 async def ticket_status(world: World, ticket_id: str) -> TicketStatus:
     return (await world.transfers.store.get(ticket_id)).status
+
+
+async def ticket_accepted(world: World, ticket_id: str, platform: str) -> None:
+    """The room records its acceptance before the ticket does: wait for the ticket's."""
+
+    async def accepted() -> bool:
+        ticket = await world.transfers.store.get(ticket_id)
+        return (ticket.status, ticket.accepted_by) == (TicketStatus.ACCEPTED, platform)
+
+    await eventually(accepted, f"ticket {ticket_id} accepted by {platform}")
 
 
 async def ended(world: World, room: str) -> Conference:
@@ -272,13 +295,7 @@ async def test_no_decision_is_a_tie_break_to_the_first_platform(
         origin = conference.member_by_role(Role.ORIGIN_AGENT)
         assert origin is not None
         await world.client.action("Hangup", Channel=origin.channel)
-
-        async def accepted() -> bool:
-            return (await world.conference(conference.id)).acceptance is not None
-
-        await eventually(accepted, "the acceptance is recorded")
-        ticket = await world.transfers.store.get(conference.ticket_id)
-        assert (ticket.status, ticket.accepted_by) == (TicketStatus.ACCEPTED, HOTLINE)
+        await ticket_accepted(world, conference.ticket_id, HOTLINE)
         history = await world.transfers.store.history(conference.ticket_id)
         assert "tie_break" in history[-1].note and "received the call first" in history[-1].note
         # The accepting side's agent left: the caller is handed to the 12345 queue, where a
@@ -477,8 +494,7 @@ async def test_api_removing_the_other_agent_hands_the_caller_to_110_when_110_acc
         now = await world.conference(room)
         assert now.state == "talking"
         assert {m.role for m in now.in_room()} == {Role.CALLER, Role.OTHER_AGENT}
-        ticket = await world.transfers.store.get(conference.ticket_id)
-        assert (ticket.accepted_by, ticket.status) == (POLICE, TicketStatus.ACCEPTED)
+        await ticket_accepted(world, conference.ticket_id, POLICE)
         # Then the 110 agent hangs up: the caller must not stay alone in the room.
         other = now.member_by_role(Role.OTHER_AGENT)
         assert other is not None

@@ -41,7 +41,7 @@ from telephony.agi import AgiRoutes, FastAgiServer
 from telephony.ami.client import AMIClient
 from telephony.pbxsim.pbx import EmulatedPBX
 from telephony.pbxsim.trunk import IaxNetwork
-from tests.bridge.test_conference_emulated import eventually, until
+from tests.bridge.test_conference_emulated import answered_call, eventually, until
 from tests.bridge.test_transfer_orchestration import PLATFORMS, ZONES, next_call
 
 ASTERISK = Path(__file__).resolve().parents[2] / "config" / "asterisk"
@@ -63,27 +63,16 @@ class TwoPbx:
 
     async def answered_12345_call(self) -> tuple[str, str]:
         """A citizen answered by a 12345 seat: (caller's channel, agent's channel)."""
-        await self.clients["pbx-12345"].action(
-            "Originate",
-            Channel="Local/12345@hb-queue",
+        return await answered_call(
+            self.clients["pbx-12345"],
+            self.transfers.links["pbx-12345"].live,
+            "Local/12345@hb-queue",
+            ";2",
+            "hb-demo-phones",
             Application="Wait",
             Data="600",
-            Async="true",
             CallerID='"张三" <13800000001>',
         )
-        live = self.transfers.links["pbx-12345"].live
-        found: list[tuple[str, str]] = []
-
-        def seated() -> bool:
-            for channel in live.channels.values():
-                peer = live.bridged_peer(channel.uniqueid)
-                if channel.name.startswith("Local/12345@hb-queue") and peer is not None:
-                    found[:] = [(channel.name, peer.name)]
-                    return "hb-demo-phones" in peer.name
-            return False
-
-        await until(seated, "a 12345 seat answers")
-        return found[0]
 
     async def press(self, pbx: str, phone: str, keys: str) -> None:
         """`keys` sent from a phone: on a Local `;2`, heard by its `;1` (trace 09)."""
