@@ -5,8 +5,6 @@ the head; hang-up; the store down."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import redis.asyncio as aioredis
 
@@ -17,7 +15,7 @@ from ivr.prompts import DivertOffer
 from routing.tickets import Direction, Kind, TicketStatus, Urgency
 from telephony.agi.routes import AgiRoutes
 from telephony.agi.server import FastAgiServer
-from tests.ivr.test_entry_menu import CITY, BrokenTickets, ScriptedCall, serve, ticket_store
+from tests.ivr.test_entry_menu import CITY, BrokenTickets, ScriptedCall, play_call, ticket_store
 
 BACK = {"QUEUE_PRIO": "10", "HB_ROUTE": "hb-queue,110370800,1"}
 
@@ -33,9 +31,7 @@ async def run_divert(
 ) -> FastAgiServer:
     routes = AgiRoutes()
     add_divert_route(routes, offer or DivertOffer(), tickets)
-    async with serve(routes) as server:
-        await asyncio.wait_for(call.run(server.port), 10)
-        return server
+    return await play_call(call, routes)
 
 
 def divert_call(*keys: str, **options: object) -> ScriptedCall:

@@ -146,14 +146,19 @@ class BrokenTickets:
         raise ConnectionError("Redis is unreachable")
 
 
+async def play_call(call: ScriptedCall, routes: AgiRoutes) -> FastAgiServer:
+    """Serve `routes` and play the scripted call against them (ten seconds at most)."""
+    async with serve(routes) as server:
+        await asyncio.wait_for(call.run(server.port), 10)
+        return server
+
+
 async def run_entry(
     call: ScriptedCall, tickets: LinkageTickets, menu: EntryMenu | None = None
 ) -> FastAgiServer:
     routes = AgiRoutes()
     add_entry_route(routes, menu or EntryMenu(), tickets)
-    async with serve(routes) as server:
-        await asyncio.wait_for(call.run(server.port), 10)
-        return server
+    return await play_call(call, routes)
 
 
 @pytest.fixture
