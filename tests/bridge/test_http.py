@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -56,39 +57,36 @@ async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
     await test_client.close()
 
 
-async def test_health_is_open_and_reports_redis(redis_server: RedisServer) -> None:
+async def health_with(redis: RedisComponent) -> tuple[int, dict[str, Any]]:
+    """GET /health (no token) of a service whose one component is `redis`: status and body."""
     service = make_service()
-    redis = RedisComponent(RedisSettings(url=redis_server.url))
     service.add(redis)
     await redis.start()
     client = await client_for(service)
     try:
         response = await client.get("/health")
-        body = await response.json()
+        body: dict[str, Any] = await response.json()
     finally:
         await client.close()
         await redis.stop()
-    assert response.status == 200
+    return response.status, body
+
+
+async def test_health_is_open_and_reports_redis(redis_server: RedisServer) -> None:
+    status, body = await health_with(RedisComponent(RedisSettings(url=redis_server.url)))
+    assert status == 200
     assert body["status"] == "ok"
     assert body["components"]["redis"]["status"] == "ok"
     assert body["components"]["redis"]["latency_ms"] >= 0
 
 
 async def test_health_is_503_when_a_component_is_down() -> None:
-    service = make_service()
     dead = RedisComponent(
         RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", connect_timeout_seconds=0.5)
     )
-    service.add(dead)
-    await dead.start()  # logs a warning, does not raise: the service keeps running
-    client = await client_for(service)
-    try:
-        response = await client.get("/health")
-        body = await response.json()
-    finally:
-        await client.close()
-        await dead.stop()
-    assert response.status == 503
+    # Its start logs a warning and does not raise: the service keeps running.
+    status, body = await health_with(dead)
+    assert status == 503
     assert body["status"] == "degraded"
     assert body["components"]["redis"]["status"] == "down"
     assert "Error" in body["components"]["redis"]["error"]
