@@ -557,9 +557,27 @@ _CONFERENCE_TOPIC = {"ConfbridgeJoin", "ConfbridgeLeave"}
 _THREAD_RACES = [{"QueueMemberStatus", "AgentComplete"}]
 
 
+def _conference_peers_race(first: Message, second: Message) -> bool:
+    """A conference member told to leave clears its own BRIDGEPEER on its own thread
+    (ast_bridge_channel_leave_bridge_nolock) while other members' threads, leaving the same
+    softmix bridge, rewrite it (set_bridge_peer_vars): trace 06 shows the clearing before
+    and after those rewrites. A peer list naming the CBAnn/ announcer is a conference's."""
+    values = []
+    for message in (first, second):
+        if message.kind != "VarSet" or message.get("Variable") != "BRIDGEPEER":
+            return False
+        values.append(message.get("Value") or "")
+    if first.get("Channel") != second.get("Channel"):
+        return False
+    cleared = [v for v in values if not v]
+    return len(cleared) == 1 and any("CBAnn/" in v for v in values)
+
+
 def may_swap(first: Message, second: Message) -> bool:
     kinds = {first.kind, second.kind}
     if "OriginateResponse" in kinds:
+        return True
+    if _conference_peers_race(first, second):
         return True
     if kinds in _THREAD_RACES:
         return True

@@ -142,6 +142,7 @@ PASSING_TRACES = [
     "09_dynamic_feature_onekey",
     "09b_dynamic_feature_onekey_receive",
     "13_conference_threeparty",
+    "06_confbridge",
 ]
 
 
