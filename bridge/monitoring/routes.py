@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from bridge.http.auth import PRINCIPAL
 from bridge.http.routes import ALL_ROLES, RouteTable
-from bridge.monitoring.callbacks import CallbackAttempt, CallbackEntry, CallbackStatus
+from bridge.monitoring.callbacks import (
+    CallbackAttempt,
+    CallbackEntry,
+    CallbackList,
+    CallbackStatus,
+)
 from bridge.monitoring.monitor import QueueMonitor
 from bridge.monitoring.views import queues_json, window_figures, window_json
 from bridge.monitoring.windows import WindowError, parse_window
@@ -21,6 +26,7 @@ from telephony.ami.errors import AMIError
 
 CALLBACK_ROLES = {Role.SUPERVISOR, Role.ADMIN, Role.AGENT_12345, Role.AGENT_110}
 NUMBER_PATTERN = r"^\+?[0-9]{3,20}$"
+Body = TypeVar("Body", bound=BaseModel)
 
 
 class CallbackUpdate(BaseModel):
@@ -92,7 +98,7 @@ class MonitorRoutes:
             return _error(400, "bad_request", f"id {text!r} is not a number")
         return int(text)
 
-    async def _body(self, request: web.Request, model: type[BaseModel]) -> Any:
+    async def _body(self, request: web.Request, model: type[Body]) -> Body | web.Response:
         try:
             data = await request.json() if request.can_read_body else {}
         except ValueError:
@@ -106,17 +112,28 @@ class MonitorRoutes:
             )
             return _error(400, "bad_request", problems)
 
-    async def update_callback(self, request: web.Request) -> web.Response:
+    async def _callback_post(
+        self, request: web.Request, model: type[Body]
+    ) -> tuple[CallbackList, int, Body] | web.Response:
+        """What a POST on one call-back needs: the list (flushed, so the entry is there), the
+        id in the path and the body; or the answer when one is missing or bad."""
         store = self.monitor.callbacks
         if store is None:
             return _error(503, "unavailable", "the call-back list needs Redis")
         entry_id = await self._entry_id(request)
         if isinstance(entry_id, web.Response):
             return entry_id
-        update = await self._body(request, CallbackUpdate)
-        if isinstance(update, web.Response):
-            return update
+        body = await self._body(request, model)
+        if isinstance(body, web.Response):
+            return body
         await self.monitor.flush()
+        return store, entry_id, body
+
+    async def update_callback(self, request: web.Request) -> web.Response:
+        found = await self._callback_post(request, CallbackUpdate)
+        if isinstance(found, web.Response):
+            return found
+        store, entry_id, update = found
         entry = await store.set_status(
             entry_id, update.status, request[PRINCIPAL].name, update.note
         )
@@ -126,17 +143,10 @@ class MonitorRoutes:
         return web.json_response(_entry_json(entry))
 
     async def call_back(self, request: web.Request) -> web.Response:
-        monitor = self.monitor
-        store = monitor.callbacks
-        if store is None:
-            return _error(503, "unavailable", "the call-back list needs Redis")
-        entry_id = await self._entry_id(request)
-        if isinstance(entry_id, web.Response):
-            return entry_id
-        call = await self._body(request, CallbackCall)
-        if isinstance(call, web.Response):
-            return call
-        await monitor.flush()
+        found = await self._callback_post(request, CallbackCall)
+        if isinstance(found, web.Response):
+            return found
+        store, entry_id, call = found
         entry = await store.get(entry_id)
         if entry is None:
             return _error(404, "not_found", f"no call-back {entry_id}")
