@@ -67,6 +67,9 @@ class MemberConfig:
 
 @dataclass
 class QueueConfig:
+    """One queue as app_queue runs it (Asterisk's defaults). `shared_lastcall` is the
+    [general] setting, kept on each queue so the runtime needs nothing else."""
+
     name: str
     strategy: str = "ringall"
     timeout: int = 15
@@ -76,6 +79,10 @@ class QueueConfig:
     servicelevel: int = 0
     weight: int = 0
     context: str = ""
+    ringinuse: bool = True
+    penaltymemberslimit: int = 0
+    autofill: bool = True
+    shared_lastcall: bool = False
     members: list[MemberConfig] = field(default_factory=list)
 
 
@@ -104,7 +111,7 @@ def load_pbx_config(directory: Path) -> tuple[PBXConfig, conf.PbxConfig]:
         )
         for name, user in manager.users.items()
     }
-    queues = {name: _queue(queue) for name, queue in loaded.queues.queues.items()}
+    queues = {name: _queue(queue, loaded.queues) for name, queue in loaded.queues.queues.items()}
     config = PBXConfig(
         users=users,
         channelvars=list(manager.channelvars),
@@ -121,7 +128,7 @@ def _mask(classes: frozenset[str], where: str) -> int:
     return parse_permissions(",".join(sorted(classes)), where)
 
 
-def _queue(queue: conf.QueueConfig) -> QueueConfig:
+def _queue(queue: conf.QueueConfig, general: conf.QueuesConfig) -> QueueConfig:
     return QueueConfig(
         name=queue.name,
         strategy=queue.strategy,
@@ -132,6 +139,10 @@ def _queue(queue: conf.QueueConfig) -> QueueConfig:
         servicelevel=queue.servicelevel,
         weight=queue.weight,
         context=queue.context or "",
+        ringinuse=queue.ringinuse,
+        penaltymemberslimit=queue.penaltymemberslimit,
+        autofill=general.autofill if queue.autofill is None else queue.autofill,
+        shared_lastcall=general.shared_lastcall,
         members=[
             MemberConfig(m.interface, m.penalty, m.name, m.state_interface) for m in queue.members
         ],

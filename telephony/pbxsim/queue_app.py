@@ -14,7 +14,7 @@ from telephony.pbxsim.calls import LocalPair, finish, parse_local, run_until_han
 from telephony.pbxsim.channels import CAUSE_NORMAL, STATE_UP, Channel, HungUp
 from telephony.pbxsim.dialplan import split_args
 from telephony.pbxsim.phones import PhoneCall
-from telephony.pbxsim.queues import Member, Queue, QueueEntry
+from telephony.pbxsim.queues import Member, Queue, QueueEntry, call_ended, call_started
 
 # Cleared at the start of every Queue() call, in this order (trace 02).
 _CLEARED_AT_START = ("ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS")
@@ -52,7 +52,7 @@ async def queue(channel: Channel, data: str) -> None:
         del channel.variables["ABANDONED"]
     # Queue() tells an unanswered caller its call is progressing (a trunk call rings).
     channel.far_ringing.set()
-    entry = state.join(channel, started)
+    entry = state.join(channel, started, _priority(channel))
     pbx.emit("DeviceStateChange", "call", [("Device", f"Queue:{name}"), ("State", "RINGING")])
     channel.emit(
         "QueueCallerJoin",
@@ -70,6 +70,15 @@ async def queue(channel: Channel, data: str) -> None:
     except LeftQueue:
         return
     await _connect(state, entry, answered, started, member_gosub)
+
+
+def _priority(channel: Channel) -> int:
+    """${QUEUE_PRIO}; app_queue warns about a value that is not a number and uses 0."""
+    text = channel.variables.get("QUEUE_PRIO", "").strip()
+    try:
+        return int(text) if text else 0
+    except ValueError:
+        return 0
 
 
 def set_queue_vars(channel: Channel, state: Queue) -> None:
@@ -154,19 +163,28 @@ def _abandon(state: Queue, entry: QueueEntry, started: float) -> None:
 
 
 async def _wait_for_member(state: Queue, entry: QueueEntry) -> Answered:
+    """queue_exec's loop: wait for our turn (checked once a second), ring the member the
+    strategy picks among those that may be rung, and after a ring that was not answered —
+    or when no member could be rung (weight, wrap-up, rung elsewhere) — wait `retry`."""
     caller = entry.channel
+    pbx = caller.pbx
     while True:
         caller.check()
         _check_redirected(state, entry)
-        member = state.next_member()
-        if member is None:
+        if not state.is_turn(entry, pbx.clock.now()):
             # app_queue looks again once a second after the caller joined.
-            elapsed = caller.pbx.clock.now() - entry.joined
+            elapsed = pbx.clock.now() - entry.joined
             await _wait_in_queue(state, entry, math.floor(elapsed) + 1 - elapsed)
             continue
-        answered = await _ring(state, entry, member)
-        if answered is not None:
-            return answered
+        member = state.next_member(pbx.clock.now(), pbx.queues.values())
+        if member is not None:
+            entry.pending = True
+            try:
+                answered = await _ring(state, entry, member)
+            finally:
+                entry.pending = False
+            if answered is not None:
+                return answered
         await _wait_in_queue(state, entry, float(state.config.retry))
 
 
@@ -519,7 +537,7 @@ async def _redirected_out(
     set_queue_vars(caller, state)
     caller.redirect_to = (context, exten, priority + 1)
     if not member_moved:
-        pbx.spawn(_drop_member(bridge, one, member))
+        pbx.spawn(_drop_member(bridge, one, state, member))
     completed = False
 
     def complete(reason: str) -> None:
@@ -565,16 +583,14 @@ def _move_out(channel: Channel) -> None:
     channel.redirect_to = (context, exten, priority + 1)
 
 
-async def _drop_member(bridge: Bridge, one: Channel, member: Member) -> None:
+async def _drop_member(bridge: Bridge, one: Channel, state: Queue, member: Member) -> None:
     """The member's leg after the caller left the bridge: hung up, but only once a feature
     it is running (the one-key Gosub into AGI) has returned (trace 09)."""
     if one.feature_task is not None:
         await one.feature_done.wait()
     bridge.leave(one)
     bridge.destroy()
-    member.calls_taken += 1
-    member.last_call = int(one.pbx.clock.now())
-    member.in_call = False
+    call_ended(one.pbx.queues.values(), state, member, one.pbx.clock.now())
     one.cause = CAUSE_NORMAL
     finish(one)
 
@@ -628,7 +644,7 @@ async def _connect(
             ("RingTime", str(int(now - answered.ring_started))),
         ],
     )
-    member.in_call = True
+    call_started(pbx.queues.values(), state, member)
     if caller.state != STATE_UP:
         # Queue() without a prior Answer(): the caller is answered when connected (trace 13).
         caller.set_state(STATE_UP)
@@ -659,9 +675,7 @@ async def _connect(
     bridge.leave(one)
     end = pbx.clock.now()
     talked = end - answered_at
-    member.calls_taken += 1
-    member.last_call = int(end)
-    member.in_call = False
+    call_ended(pbx.queues.values(), state, member, end)
     if reason == "caller":
         # The caller left the bridge (normal clearing unless a cause was given): app_queue
         # hangs the member's leg up at once.

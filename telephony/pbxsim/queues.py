@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,9 +17,13 @@ if TYPE_CHECKING:
 # bucket, so QueueStatus order is this hash's order, not the order of queues.conf.
 _QUEUE_BUCKETS = 53
 
+DEVICE_UNKNOWN = 0
 DEVICE_NOT_INUSE = 1
 DEVICE_INUSE = 2
+DEVICE_INVALID = 4
+DEVICE_UNAVAILABLE = 5
 DEVICE_RINGING = 6
+_FREE_STATES = (DEVICE_UNKNOWN, DEVICE_NOT_INUSE)  # app_queue's member_status_available()
 
 
 def asterisk_case_hash(text: str) -> int:
@@ -49,7 +54,8 @@ class Member:
     in_call: bool = False
     status: int = DEVICE_NOT_INUSE
     wrapuptime: int = 0
-    ringing: bool = False  # being rung by a caller of some queue right now
+    ringing: bool = False  # being rung by a caller of this queue right now
+    last_queue: str = ""  # the queue of the member's last call: its wrapuptime applies
 
     @functools.cached_property
     def device(self) -> str:
@@ -57,18 +63,6 @@ class Member:
         (`Local/agent101@agents/n` -> `Local/agent101@agents`)."""
         tech, _, resource = self.state_interface.partition("/")
         return f"{tech}/{resource.split('/', 1)[0]}"
-
-    def can_take_call(self) -> bool:
-        return (
-            not self.paused
-            and not self.in_call
-            and not self.ringing
-            and self.status
-            in (
-                DEVICE_NOT_INUSE,
-                0,
-            )
-        )
 
     def headers(self, name_key: str = "Name", with_ringinuse: bool = False) -> Headers:
         headers: Headers = [
@@ -100,6 +94,8 @@ class QueueEntry:
     original_position: int
     withdraw_info: str | None = None  # set by QueueWithdrawCaller, acted on at the next poll
     music: bool = True  # music on hold (not with Queue option r)
+    priority: int = 0  # QUEUE_PRIO: a caller joins ahead of those with a lower one
+    pending: bool = False  # ringing a member: callers behind it need not wait for it
 
 
 @dataclass
@@ -150,10 +146,16 @@ class Queue:
             ("Weight", str(self.config.weight)),
         ]
 
-    def join(self, channel: Channel, now: float) -> QueueEntry:
-        position = len(self.entries) + 1
-        entry = QueueEntry(channel, now, position, position)
-        self.entries.append(entry)
+    def join(self, channel: Channel, now: float, priority: int = 0) -> QueueEntry:
+        """app_queue's join_queue: behind every caller of the same or a higher priority."""
+        index = next(
+            (i for i, other in enumerate(self.entries) if priority > other.priority),
+            len(self.entries),
+        )
+        entry = QueueEntry(channel, now, index + 1, index + 1, priority=priority)
+        self.entries.insert(index, entry)
+        for position, other in enumerate(self.entries, start=1):
+            other.position = position
         return entry
 
     def leave(self, entry: QueueEntry) -> int:
@@ -165,13 +167,83 @@ class Queue:
             other.position = index
         return position
 
-    def next_member(self) -> Member | None:
-        """The member the strategy rings next, among those free to take a call."""
-        free = [m for m in self.members if m.can_take_call()]
+    # -- member selection, as app_queue.c does it --------------------------------------------
+    def member_available(self, member: Member, now: float) -> bool:
+        """`is_member_available`: counts toward the callers that may ring at once."""
+        if member.status in (DEVICE_INVALID, DEVICE_UNAVAILABLE) or member.paused:
+            return False
+        if member.status not in _FREE_STATES and not self.config.ringinuse:
+            return False
+        wrapup = self.config.wrapuptime
+        if wrapup and member.in_call:
+            return False
+        return not (member.last_call and wrapup and int(now) - wrapup < member.last_call)
+
+    def available_count(self, now: float) -> int:
+        """`num_available_members`: without autofill (or with ringall) only the head caller
+        is served, so one available member is as good as many."""
+        count = 0
+        for member in self.members:
+            count += self.member_available(member, now)
+            if count and (not self.config.autofill or self.config.strategy == "ringall"):
+                break
+        return count
+
+    def is_turn(self, entry: QueueEntry, now: float) -> bool:
+        """`is_our_turn`: a caller may ring members when fewer callers ahead of it (those
+        not already ringing someone) than there are available members."""
+        available = self.available_count(now)
+        ahead = 0
+        for other in self.entries:
+            if other is entry:
+                return ahead < available and (self.config.autofill or entry.position == 1)
+            if ahead >= available:
+                return False
+            ahead += not other.pending
+        return False
+
+    def can_ring(self, member: Member, now: float, queues: Iterable[Queue]) -> bool:
+        """`can_ring_entry`: paused, in use (ringinuse=no), wrap-up after the member's last
+        call (that call's queue decides how long), a busier queue of higher weight sharing
+        the member, or the member already being rung from another queue."""
+        if member.paused:
+            return False
+        ringinuse = self.config.ringinuse
+        if not ringinuse and member.status not in _FREE_STATES:
+            return False
+        queues = list(queues)
+        last = next((q for q in queues if q.name == member.last_queue), None)
+        wrapup = last.config.wrapuptime if last is not None else self.config.wrapuptime
+        if member.in_call and last is not None and wrapup:
+            return False
+        if wrapup and int(now) - member.last_call < wrapup:
+            return False
+        if self._outweighed(member, now, queues):
+            return False
+        return ringinuse or not any(m.ringing for m in copies_of(queues, member.interface))
+
+    def _outweighed(self, member: Member, now: float, queues: list[Queue]) -> bool:
+        """`compare_weight`: another queue holding this member has a higher weight and at
+        least as many callers waiting as it has members available."""
+        for other in queues:
+            if other is self or not other.entries or other.config.weight <= self.config.weight:
+                continue
+            if other.find_member(member.interface) is None:
+                continue
+            if len(other.entries) >= other.available_count(now):
+                return True
+        return False
+
+    def next_member(self, now: float, queues: Iterable[Queue] = ()) -> Member | None:
+        """The member the strategy rings next, among those `can_ring` allows; penalties
+        order them unless the queue has no more than `penaltymemberslimit` members."""
+        queues = list(queues) or [self]
+        free = [m for m in self.members if self.can_ring(m, now, queues)]
         if not free:
             return None
-        lowest = min(m.penalty for m in free)
-        free = [m for m in free if m.penalty == lowest]
+        if len(self.members) > self.config.penaltymemberslimit:
+            lowest = min(m.penalty for m in free)
+            free = [m for m in free if m.penalty == lowest]
         if self.config.strategy == "leastrecent":
             return min(free, key=lambda m: m.last_call)
         if self.config.strategy == "rrmemory":
@@ -213,6 +285,31 @@ class Queue:
 
     def available(self) -> int:
         return sum(1 for m in self.members if not m.paused and m.status == DEVICE_NOT_INUSE)
+
+
+def copies_of(queues: Iterable[Queue], interface: str) -> list[Member]:
+    """The member `interface` in every queue that has it."""
+    found = (queue.find_member(interface) for queue in queues)
+    return [member for member in found if member is not None]
+
+
+def call_started(queues: Iterable[Queue], queue: Queue, member: Member) -> None:
+    """A call connected: the member is in a call in its queues (all of them with
+    shared_lastcall, as app_queue marks `in_call`)."""
+    shared = queue.config.shared_lastcall
+    for copy in copies_of(queues, member.interface) if shared else [member]:
+        copy.in_call = True
+
+
+def call_ended(queues: Iterable[Queue], queue: Queue, member: Member, now: float) -> None:
+    """`update_queue`: the member's last call, its count and the queue whose wrapuptime now
+    applies — in every queue it is in with shared_lastcall, else in this one."""
+    shared = queue.config.shared_lastcall
+    for copy in copies_of(queues, member.interface) if shared else [member]:
+        copy.last_call = int(now)
+        copy.calls_taken += 1
+        copy.last_queue = queue.name
+        copy.in_call = False
 
 
 def make_member(config: MemberConfig, dynamic: bool, login_time: int) -> Member:

@@ -20,7 +20,7 @@ def _folder(tmp_path: Path, agents: int, strategy: str) -> Path:
         f"member => Local/agent{n}@agents/n,0,Agent {n}\n" for n in range(1, agents + 1)
     )
     (tmp_path / "queues.conf").write_text(
-        f"[general]\n[q]\nstrategy = {strategy}\ntimeout = 15\nretry = 1\n{members}"
+        f"[general]\n[q]\nstrategy = {strategy}\ntimeout = 15\nretry = 1\nringinuse = no\n{members}"
     )
     (tmp_path / "extensions.conf").write_text(
         "[agents]\n"

@@ -16,11 +16,12 @@ from .values import parse_bool, parse_choice, parse_int
 STRATEGIES = frozenset({"ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"})
 MEMBER_TECHNOLOGIES = ("Local/", "PJSIP/")
 
+# [general] options the runtime acts on (QueuesConfig fields) ...
+_GENERAL_MODELLED = frozenset({"autofill", "shared_lastcall"})
+# ... and those that change nothing the emulator has.
 _GENERAL_ACCEPTED = frozenset(
     {
         "persistentmembers",  # members added at run time are not saved: nothing is saved
-        "autofill",  # Asterisk's default since 1.6; the emulator always autofills
-        "shared_lastcall",
         "log_membername_as_agent",  # queue_log is not written
         "monitor-type",
         "updatecdr",
@@ -71,8 +72,10 @@ class QueueConfig:
     strategy: str = "ringall"
     timeout: int = 15  # seconds a member rings
     retry: int = 5  # seconds before ringing the members again
-    wrapuptime: int = 0
-    weight: int = 0
+    wrapuptime: int = 0  # seconds a member is not offered a call after one ends
+    weight: int = 0  # a member shared with a higher-weight queue that is busy is not rung
+    penaltymemberslimit: int = 0  # penalties count only in queues with more members
+    autofill: bool | None = None  # None: [general] autofill
     maxlen: int = 0  # 0: no limit
     servicelevel: int = 0
     joinempty: bool = True
@@ -93,6 +96,8 @@ class QueueConfig:
 class QueuesConfig:
     general: dict[str, str]
     queues: dict[str, QueueConfig]
+    autofill: bool = True  # Asterisk's default since 1.6: several callers ring at once
+    shared_lastcall: bool = False  # a member's last call counts in every queue it is in
 
 
 def _parse_member(item: ConfItem) -> QueueMember:
@@ -121,6 +126,7 @@ _INT_FIELDS = {
     "retry": "retry",
     "wrapuptime": "wrapuptime",
     "weight": "weight",
+    "penaltymemberslimit": "penaltymemberslimit",
     "maxlen": "maxlen",
     "servicelevel": "servicelevel",
     "announce-frequency": "announce_frequency",
@@ -132,6 +138,7 @@ _BOOL_FIELDS = {
     "ringinuse": "ringinuse",
     "timeoutrestart": "timeoutrestart",
     "autopause": "autopause",
+    "autofill": "autofill",
 }
 
 
@@ -161,10 +168,13 @@ def _apply_option(queue: QueueConfig, item: ConfItem) -> None:
 def queues_from_sections(sections: list[ConfSection]) -> QueuesConfig:
     general: dict[str, str] = {}
     queues: dict[str, QueueConfig] = {}
+    config = QueuesConfig(general, queues)
     for section in sections:
         if section.name == "general":
             for item in section.items:
-                if item.key not in _GENERAL_ACCEPTED:
+                if item.key in _GENERAL_MODELLED:
+                    setattr(config, item.key, parse_bool(item.value, item.key, item.where))
+                elif item.key not in _GENERAL_ACCEPTED:
                     raise ConfigError(item.where, f"[general] option {item.key!r} is not supported")
                 general[item.key] = item.value
             continue
@@ -181,4 +191,4 @@ def queues_from_sections(sections: list[ConfSection]) -> QueuesConfig:
             if interfaces.count(member.interface) > 1:
                 raise ConfigError(member.where, f"member {member.interface} is listed twice")
         queues[section.name] = queue
-    return QueuesConfig(general, queues)
+    return config
