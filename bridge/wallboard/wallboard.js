@@ -77,7 +77,6 @@ function queueRow(q) {
 function render(data) {
   const body = document.querySelector("#queues tbody");
   body.replaceChildren(...boardRows(data.queues, data.overflow));
-  document.body.classList.toggle("dense", body.querySelector("tr.aid") !== null);
   let waiting = 0;
   let early = 0;
   for (const q of data.queues) {
@@ -89,6 +88,15 @@ function render(data) {
   document.getElementById("callbacks").textContent = String(data.callbacks_pending);
   document.getElementById("updated").textContent = data.generated_at.slice(11, 19);
   renderOverflow(data.overflow);
+  fitScreen();
+}
+
+// A wall screen is never scrolled: when the board is taller than the screen (sub-rows of a
+// wide surge), the tighter "dense" layout is used. Both layouts are laid out in one task, so
+// the screen never shows the wrong one.
+function fitScreen() {
+  document.body.classList.remove("dense");
+  if (document.scrollingElement.scrollHeight > window.innerHeight) document.body.classList.add("dense");
 }
 
 // One row per queue, except that an aid queue is folded into a thin sub-row under its
@@ -203,4 +211,5 @@ async function poll() {
   }
 }
 
+window.addEventListener("resize", fitScreen);
 poll();

@@ -146,6 +146,7 @@ async def test_the_worst_case_fits_the_screen_without_scrolling(
     )
     assert scroll[0] <= scroll[1], f"the board is {scroll[0]} px high in {scroll[1]}: it scrolls"
     assert scroll[2] <= scroll[3], f"the board is {scroll[2]} px wide in {scroll[3]}: it scrolls"
+    await expect(page.locator("body")).to_have_class("dense")  # the normal layout would scroll
 
     # Every queue's figures, the aid queues' in their centre's sub-row, are on the screen.
     queues = jining_directory().names + [c.aid_queue for c in centres]
