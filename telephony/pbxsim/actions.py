@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from telephony.pbxsim.amiserver import ActionSpec, AMISession
 from telephony.pbxsim.amiwire import Action, Headers
-from telephony.pbxsim.applications import call_function, lookup
+from telephony.pbxsim.applications import lookup
 from telephony.pbxsim.calls import deliver_dtmf, redirect
 from telephony.pbxsim.channels import Channel, parse_caller_id
 from telephony.pbxsim.conference import list_item
@@ -242,10 +242,8 @@ async def getvar(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
         channel = pbx.find_channel(channel_name)
         if channel is None:
             raise session.error(action, "No such channel")
-    if channel is not None:
+    if channel is not None or "(" in name:
         value = lookup(channel, name)
-    elif "(" in name:
-        value = call_function(None, name)
     else:
         value = pbx.global_vars.get(name, "")
     headers: Headers = [("Response", "Success")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
 from telephony.pbxsim.channels import (
@@ -14,8 +15,10 @@ from telephony.pbxsim.channels import (
     Channel,
     HungUp,
 )
-from telephony.pbxsim.dialplan import split_args, substitute
+from telephony.pbxsim.conf import substitute
+from telephony.pbxsim.dialplan import split_args
 
+log = logging.getLogger(__name__)
 Application = Callable[[Channel, str], Awaitable[None]]
 
 
@@ -23,8 +26,17 @@ class Jump(Exception):
     """An application moved the channel (Goto): do not advance the priority."""
 
 
-def lookup(channel: Channel, name: str) -> str:
-    """A variable or function value as `${name}` would expand on this channel."""
+def lookup(channel: Channel | None, name: str) -> str:
+    """A variable or function value as `${name}` would expand on this channel (without a
+    channel: a global variable, or a function of none)."""
+    if "(" in name and name.endswith(")"):
+        return expand(channel, "${" + name + "}")
+    return _variable(channel, name) or ""
+
+
+def _variable(channel: Channel | None, name: str) -> str | None:
+    if channel is None:
+        return None
     special = {
         "EXTEN": channel.exten,
         "CONTEXT": channel.context,
@@ -34,47 +46,48 @@ def lookup(channel: Channel, name: str) -> str:
     }
     if name in special:
         return special[name]
-    if "(" in name and name.endswith(")"):
-        return call_function(channel, name)
     if name in channel.variables:
         return channel.variables[name]
-    return channel.pbx.global_vars.get(name, "")
+    return channel.pbx.global_vars.get(name)
 
 
-def call_function(channel: Channel | None, text: str) -> str:
-    func, _, rest = text.partition("(")
-    args = split_args(rest[:-1])
-    func = func.upper()
-    if func == "CALLERID" and channel is not None:
-        field = args[0].lower()
-        if field == "num":
-            return channel.cid_num
-        if field == "name":
-            return channel.cid_name
-        if field == "all":
-            return f'"{channel.cid_name}" <{channel.cid_num}>'
+def _channel_function(channel: Channel | None, function: str, arg_text: str) -> str:
+    """The channel functions (conf.CHANNEL_FUNCTIONS) of an already substituted call; the pure
+    ones (CUT, LEN, IF, ...) are computed by conf.substitute itself."""
+    args = split_args(arg_text)
+    function = function.upper()
+    if channel is None:
         return ""
-    if func == "CUT" and len(args) == 3:
-        value = lookup(channel, args[0]) if channel else ""
-        parts = value.split(args[1] or "-")
-        try:
-            index = int(args[2])
-        except ValueError:
-            return ""
-        return parts[index - 1] if 0 < index <= len(parts) else ""
-    if func == "CHANNEL" and channel is not None:
+    if function == "CALLERID":
+        return {
+            "num": channel.cid_num,
+            "name": channel.cid_name,
+            "all": f'"{channel.cid_name}" <{channel.cid_num}>',
+        }.get(args[0].strip().lower(), "")
+    if function == "CHANNEL":
         return {
             "name": channel.name,
             "peername": channel.iax_peername,
             "peerip": channel.iax_peerip,
         }.get(args[0].strip(), "")
-    if func == "IAXVAR" and channel is not None:
+    if function == "IAXVAR":
         return channel.iaxvars.get(args[0].strip(), "")
     return ""
 
 
-def expand(channel: Channel, text: str) -> str:
-    return substitute(text, lambda name: lookup(channel, name))
+def expand(channel: Channel | None, text: str) -> str:
+    """`${...}` and `$[...]` in `text`, by the same evaluator the load-time checks use."""
+
+    def warn(message: str) -> None:
+        where = channel.name if channel is not None else "(no channel)"
+        log.warning("%s: %s", where, message)
+
+    return substitute(
+        text,
+        lambda name: _variable(channel, name),
+        lambda function, args: _channel_function(channel, function, args),
+        warn,
+    )
 
 
 async def wait_for(

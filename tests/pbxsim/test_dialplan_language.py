@@ -384,3 +384,10 @@ def test_dial_confbridge_userevent_arguments() -> None:
     assert parse_user_event_args("Ev,novalue, Key:  v ") == ("Ev", [(" Key", "v")])
     with pytest.raises(ArgumentError, match="needs an event name"):
         parse_user_event_args(",Key: v")
+
+
+def test_bad_function_arguments_at_run_time_warn_and_give_nothing() -> None:
+    warnings: list[str] = []
+    text = substitute("[${CUT(X,-,a)}] ${LEN(ab)}", {"X": "1-2"}.get, warn=warnings.append)
+    assert text == "[] 2"
+    assert len(warnings) == 1 and "field range 'a' is not" in warnings[0]

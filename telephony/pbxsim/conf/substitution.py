@@ -8,7 +8,8 @@
   ISNULL, EXISTS) are computed here; any other goes to `call_function(FUNC, args)`.
 - `$[expression]`: `evaluate_expression()`; a syntax error gives "0" and a warning, as in
   Asterisk; warnings go to `warn(message)`. ExpressionError (a construct the emulator does
-  not evaluate) propagates.
+  not evaluate) propagates. A function call with bad arguments raises ArgumentError, or,
+  given `warn` (run time), is warned about and gives "" as in Asterisk.
 - Nesting works inside out: `${${X}}`, `${CUT(${V},-,1)}`, `$[${A} + 1]`.
 - `find_function_names(text)` lists the function names a text calls (load-time checks).
 """
@@ -81,7 +82,20 @@ def substring(value: str, offset: int, length: int | None) -> str:
     return rest[: max(len(rest) + length, 0)]
 
 
-def _expand_name(name: str, resolve_var: ResolveVar, call_function: CallFunction | None) -> str:
+def _expand_name(
+    name: str, resolve_var: ResolveVar, call_function: CallFunction | None, warn: Warn | None
+) -> str:
+    try:
+        return _expand_checked(name, resolve_var, call_function)
+    except ArgumentError as error:
+        if warn is None:
+            raise
+        # At run time Asterisk logs a function it cannot compute and gives it no value.
+        warn(str(error))
+        return ""
+
+
+def _expand_checked(name: str, resolve_var: ResolveVar, call_function: CallFunction | None) -> str:
     base, offset, length = _split_offset(name)
     paren = base.find("(")
     if paren >= 0:
@@ -125,7 +139,7 @@ def substitute(
             warn(f"missing '{closer}' in {text!r}")
         inner = substitute(text[start + 2 : end], resolve_var, call_function, warn)
         if opener == "{":
-            out.append(_expand_name(inner, resolve_var, call_function))
+            out.append(_expand_name(inner, resolve_var, call_function, warn))
         else:
             out.append(evaluate_expression(inner, warn))
         i = end + 1
