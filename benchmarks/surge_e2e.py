@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import redis.asyncio as aioredis
 
@@ -52,7 +52,15 @@ from telephony.agi.routes import AgiRoutes
 from telephony.agi.server import FastAgiServer
 from telephony.ami.client import AMIClient
 from telephony.ami.errors import AMIError
-from telephony.ami.events import AgentConnect, Event, Newchannel
+from telephony.ami.events import (
+    AgentCalled,
+    AgentConnect,
+    AgentRingNoAnswer,
+    Event,
+    GenericEvent,
+    Newchannel,
+    QueueCallerJoin,
+)
 from telephony.pbxsim import EmulatedPBX
 from telephony.pbxsim.traffic import (
     Distribution,
@@ -68,6 +76,29 @@ PBX_110 = ROOT / "config" / "asterisk" / "pbx-110"
 SCENARIO = ROOT / "config" / "scenarios" / "jining-surge.toml"
 PHONES = "hb-e2e-phones"
 MANAGER_USER = "hotline-bridge"
+_DRIVER_EVENTS = (
+    "Newchannel",
+    "QueueCallerJoin",
+    "AgentCalled",
+    "AgentRingNoAnswer",
+    "AgentConnect",
+)
+# What --events records: enough to replay who waited, who rang whom, and which loans existed.
+TRACED_EVENTS = (
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueCallerAbandon",
+    "AgentCalled",
+    "AgentConnect",
+    "AgentComplete",
+    "AgentRingNoAnswer",
+    "QueueMemberAdded",
+    "QueueMemberRemoved",
+    "QueueMemberPause",
+)
+TRACED_FIELDS = frozenset(
+    {"Event", "Queue", "Interface", "CallerIDNum", "HoldTime", "RingTime", "Paused", "Penalty"}
+)
 _PJSIP_MEMBER = re.compile(r"^(\s*member\s*=>?\s*)PJSIP/([A-Za-z0-9_.\-]+)", re.MULTILINE)
 
 
@@ -121,6 +152,8 @@ class Citizen:
     channel_id: str
     arrived: float  # emulated seconds since the driver started
     channel: str = ""  # the ;1 half (the citizen's phone)
+    joined: float | None = None  # first QueueCallerJoin, emulated seconds
+    ringing: bool = False  # a member is being rung for this citizen
     answered: bool = False
     released: bool = False
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
@@ -130,6 +163,21 @@ class Citizen:
 class Outcomes:
     offered: dict[str, int] = field(default_factory=dict)
     released: dict[str, int] = field(default_factory=dict)
+    # Where the window's early releases happened: "before_queue", "ringing", "waiting".
+    released_where: dict[str, int] = field(default_factory=dict)
+    to_queue_s: list[float] = field(default_factory=list)  # arrival -> first queue join
+
+    def latency(self) -> dict[str, float]:
+        """Arrival to first queue join (the dialplan and the route-110 AGI step), emulated
+        seconds: at time scale X a real millisecond shows as X."""
+        ordered = sorted(self.to_queue_s)
+        if not ordered:
+            return {}
+        return {
+            "p50": _quantile(ordered, 0.5),
+            "p90": _quantile(ordered, 0.9),
+            "max": round(ordered[-1], 2),
+        }
 
     def rates(self, codes: Iterable[str], surged: Iterable[str]) -> dict[str, Any]:
         codes = list(codes)
@@ -147,7 +195,13 @@ class Outcomes:
             "centre_rates": centre_rates,
             "offered": offered,
             "early_released": released,
+            "released_where": dict(sorted(self.released_where.items())),
+            "to_queue_s": self.latency(),
         }
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
 def _rate(released: int, offered: int) -> float:
@@ -157,8 +211,16 @@ def _rate(released: int, offered: int) -> float:
 class SurgeDriver:
     """Places the planned citizens' calls on time and plays patience and handle time."""
 
-    def __init__(self, client: AMIClient, time_scale: float, window: tuple[float, float]):
+    def __init__(
+        self,
+        client: AMIClient,
+        time_scale: float,
+        window: tuple[float, float],
+        events_log: TextIO | None = None,
+        patience_from: str = "queue",
+    ):
         self.client = client
+        self.patience_from = patience_from
         self.time_scale = time_scale
         self.window = window
         self.outcomes = Outcomes()
@@ -166,7 +228,10 @@ class SurgeDriver:
         self._by_id: dict[str, Citizen] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = 0.0
-        client.add_inline_handler(self._on_event, ["Newchannel", "AgentConnect"])
+        client.add_inline_handler(self._on_event, _DRIVER_EVENTS)
+        self.events_log = events_log
+        if events_log is not None:
+            client.add_inline_handler(self._log_event, TRACED_EVENTS)
 
     def now(self) -> float:
         return (time.monotonic() - self._started) * self.time_scale
@@ -182,7 +247,9 @@ class SurgeDriver:
             self._by_id[citizen.channel_id] = citizen
             if self.window[0] <= planned.arrival < self.window[1]:
                 self.outcomes.offered[citizen.code] = self.outcomes.offered.get(citizen.code, 0) + 1
-            self._later(citizen, planned.patience, self._give_up)
+            if self.patience_from == "arrival":
+                self._later(citizen, planned.patience, self._give_up)
+            self._note("CitizenArrives", citizen)
             self._spawn(self._originate(citizen))
 
     async def settle(self, limit_s: float) -> None:
@@ -234,13 +301,41 @@ class SurgeDriver:
         with contextlib.suppress(AMIError):  # e.g. the channel ended a moment before
             await self.client.action(action, **headers)
 
+    def _note(self, what: str, citizen: Citizen) -> None:
+        """The driver's own view of a citizen in the events log (arrival, giving up)."""
+        if self.events_log is not None:
+            record = {
+                "t": round(self.now(), 2),
+                "Event": what,
+                "CallerIDNum": citizen.planned.caller,
+            }
+            self.events_log.write(json.dumps(record) + "\n")
+
+    def _joined(self, citizen: Citizen | None) -> None:
+        """A citizen's first queue: by default their patience runs from here, as early
+        release counts callers who give up waiting in a queue (the simulation's callers
+        arrive in the queue). Later joins (withdrawn to an aid queue) are the same call."""
+        if citizen is None or citizen.joined is not None:
+            return
+        citizen.joined = self.now()
+        if self.window[0] <= citizen.arrived < self.window[1]:
+            self.outcomes.to_queue_s.append(citizen.joined - citizen.arrived)
+        if self.patience_from == "queue" and not (citizen.answered or citizen.released):
+            self._later(citizen, citizen.planned.patience, self._give_up)
+
     def _give_up(self, citizen: Citizen) -> None:
         if citizen.answered or citizen.released:
             return
         citizen.released = True
+        self._note("CitizenGivesUp", citizen)
         if self.window[0] <= citizen.arrived < self.window[1]:
             code = citizen.code
             self.outcomes.released[code] = self.outcomes.released.get(code, 0) + 1
+            where = self.outcomes.released_where
+            place = (
+                "ringing" if citizen.ringing else "waiting" if citizen.joined else "before_queue"
+            )
+            where[place] = where.get(place, 0) + 1
         if citizen.channel:
             # The queued (;2) half: the emulator does not pass a ringing ;1 hangup on.
             self._spawn(self._act("Hangup", Channel=citizen.channel.removesuffix(";1") + ";2"))
@@ -249,11 +344,28 @@ class SurgeDriver:
         if citizen.channel:
             self._spawn(self._act("Hangup", Channel=citizen.channel))
 
+    def _log_event(self, event: Event) -> None:
+        """One JSON line per queue event, stamped with the driver's emulated time."""
+        assert self.events_log is not None
+        fields = (
+            dict(event.fields)
+            if isinstance(event, GenericEvent)
+            else event.model_dump(by_alias=True)
+        )
+        keep = {k: v for k, v in fields.items() if k in TRACED_FIELDS}
+        self.events_log.write(json.dumps({"t": round(self.now(), 2), **keep}) + "\n")
+
     def _on_event(self, event: Event) -> None:
         if isinstance(event, Newchannel):
             citizen = self._by_id.get(event.uniqueid)
             if citizen is not None:
                 citizen.channel = event.channel
+        elif isinstance(event, QueueCallerJoin):
+            self._joined(self.citizens.get(event.caller_id_num))
+        elif isinstance(event, AgentCalled | AgentRingNoAnswer):
+            citizen = self.citizens.get(event.caller_id_num)
+            if citizen is not None:
+                citizen.ringing = isinstance(event, AgentCalled)
         elif isinstance(event, AgentConnect):
             citizen = self.citizens.get(event.caller_id_num)
             if citizen is None or citizen.answered or citizen.released:
@@ -288,7 +400,13 @@ def traffic_plan(scenario: Scenario, warmup_s: float, seed: int) -> tuple[list[P
 
 
 async def run_once(
-    scenario_path: Path, seed: int, time_scale: float, warmup_s: float, with_bridge: bool
+    scenario_path: Path,
+    seed: int,
+    time_scale: float,
+    warmup_s: float,
+    with_bridge: bool,
+    events_path: Path | None = None,
+    patience_from: str = "queue",
 ) -> dict[str, Any]:
     """One emulated run. The PBX and the controller each run in their own process, as on a
     real site: in one event loop a long tick would stall the emulated PBX, and a stall is
@@ -316,10 +434,13 @@ async def run_once(
         await asyncio.sleep(1.0)  # the controller logs in and takes its first look
         calls, code_of = traffic_plan(scenario, warmup_s, seed)
         window = (warmup_s, warmup_s + scenario.window_s)
-        driver = SurgeDriver(driver_client, time_scale, window)
+        events_log = events_path.open("w", encoding="utf-8") if events_path else None
+        driver = SurgeDriver(driver_client, time_scale, window, events_log, patience_from)
         await driver.play(calls, code_of)
         await driver.settle(limit_s=600 / time_scale)
         await driver.stop()
+        if events_log is not None:
+            events_log.close()
         audit: dict[str, int] = {}
         if redis_server is not None:
             redis = aioredis.Redis.from_url(redis_server.url)
@@ -417,6 +538,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--policy", choices=["bridge", "isolated", "both"], default="both")
     parser.add_argument("--replications", type=int, default=50, help="of the simulation")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--patience-from",
+        choices=["queue", "arrival"],
+        default="queue",
+        help="start each caller's patience at their first queue (default) or when they dial",
+    )
+    parser.add_argument(
+        "--events",
+        metavar="PREFIX",
+        help="write each emulated run's queue events as JSON lines to PREFIX-<policy>.jsonl",
+    )
     # Internal: the controller's own process (started by a run with the bridge).
     parser.add_argument("--serve-controller", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ami-port", type=int, default=0, help=argparse.SUPPRESS)
@@ -444,7 +576,13 @@ def main(argv: list[str]) -> int:
         print(f"emulating {policy} at {args.time_scale}x ...", file=sys.stderr, flush=True)
         emulated[policy] = asyncio.run(
             run_once(
-                Path(args.scenario), args.seed, args.time_scale, args.warmup, policy == "bridge"
+                Path(args.scenario),
+                args.seed,
+                args.time_scale,
+                args.warmup,
+                policy == "bridge",
+                Path(f"{args.events}-{policy}.jsonl") if args.events else None,
+                args.patience_from,
             )
         )
     print(f"simulating {args.replications} replications ...", file=sys.stderr, flush=True)
@@ -457,13 +595,16 @@ def main(argv: list[str]) -> int:
         "emulated": emulated,
         "simulated": {p: simulated.figures(p) for p in chosen},
         "simulated_replications": args.replications,
+        "patience_from": args.patience_from,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
         return 0
     print(
         f"{scenario.name}: window {scenario.window_s:.0f} s, seed {args.seed}, "
-        f"time scale {args.time_scale}x, simulation {args.replications} replications"
+        f"time scale {args.time_scale}x, simulation {args.replications} replications, "
+        f"patience from {args.patience_from}, load average {result['load_average']}"
     )
     print(
         f"{'policy':<9} {'source':<10} {'surged':>8} {'all':>8} {'worst other':>12} "
@@ -475,4 +616,8 @@ def main(argv: list[str]) -> int:
                 f"{p:<9} {source:<10} {f['surged_rate']:>8.1%} {f['overall_rate']:>8.1%} "
                 f"{f['worst_other_rate']:>12.1%} {f['offered']:>8} {f['early_released']:>9}"
             )
+        print(
+            f"  {p} emulated: released {emulated[p]['released_where']}, arrival to queue "
+            f"(emulated s) {emulated[p]['to_queue_s']}"
+        )
     return 0

@@ -1,0 +1,71 @@
+"""The surge_e2e driver's counting: when a caller's patience starts, and where an early
+release happened (before any queue, while a member rang, waiting)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from benchmarks.surge_e2e import SurgeDriver
+from telephony.ami.client import AMIClient
+from telephony.ami.events import AgentCalled, AgentConnect, Event, QueueCallerJoin
+from telephony.pbxsim.traffic import PlannedCall
+
+SCALE = 1000.0  # emulated seconds per wall second: a 5 s patience is 5 ms here
+PATIENCE = 5.0
+
+
+def _call(caller: str) -> PlannedCall:
+    return PlannedCall(0.0, "370883", "from-pstn", "110370883", caller, PATIENCE, 90.0)
+
+
+def _event(kind: type[Event], caller: str, **extra: object) -> Event:
+    return kind.model_validate(
+        {"Event": kind.__name__, "Queue": "q", "CallerIDNum": caller, **extra}
+    )
+
+
+async def _driver(patience_from: str, callers: list[str]) -> SurgeDriver:
+    # Never connected: the Originates fail quietly, the driver only counts.
+    client = AMIClient("127.0.0.1", 1, "nobody", "nothing")
+    driver = SurgeDriver(client, SCALE, (0.0, 3600.0), patience_from=patience_from)
+    await driver.play([_call(c) for c in callers], {"370883": "370883"})
+    return driver
+
+
+async def _emulated_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds / SCALE)
+
+
+async def test_patience_runs_from_the_first_queue_join() -> None:
+    driver = await _driver("queue", ["waits", "never-queued"])
+    await _emulated_sleep(3 * PATIENCE)  # no queue yet: nobody has started losing patience
+    assert not any(c.released for c in driver.citizens.values())
+    driver._on_event(_event(QueueCallerJoin, "waits", Position=1))
+    await _emulated_sleep(3 * PATIENCE)
+    await driver.stop()
+    assert driver.citizens["waits"].released
+    assert not driver.citizens["never-queued"].released
+    figures = driver.outcomes.rates(["370883"], ["370883"])
+    assert figures["released_where"] == {"waiting": 1}
+    assert figures["early_released"] == 1 and figures["offered"] == 2
+    assert figures["to_queue_s"]["max"] >= 3 * PATIENCE
+
+
+async def test_a_release_while_a_member_rings_is_counted_as_such() -> None:
+    driver = await _driver("queue", ["rung", "answered"])
+    for caller in ("rung", "answered"):
+        driver._on_event(_event(QueueCallerJoin, caller, Position=1))
+        driver._on_event(_event(AgentCalled, caller))
+    driver._on_event(_event(AgentConnect, "answered"))
+    await _emulated_sleep(3 * PATIENCE)
+    await driver.stop()
+    figures = driver.outcomes.rates(["370883"], ["370883"])
+    assert figures["released_where"] == {"ringing": 1}
+
+
+async def test_patience_from_arrival_counts_callers_lost_before_any_queue() -> None:
+    driver = await _driver("arrival", ["never-queued"])
+    await _emulated_sleep(3 * PATIENCE)
+    await driver.stop()
+    figures = driver.outcomes.rates(["370883"], ["370883"])
+    assert figures["released_where"] == {"before_queue": 1}
