@@ -155,6 +155,12 @@ class TrafficDriver:
             # e.g. the caller hung up on their own a moment before: nothing to undo.
             log.debug("demo action failed", extra={"action": action, "error": str(exc)})
 
+    async def press_key(self, pbx: str, member: str, digit: str) -> None:
+        """A call-taker in a three-party room presses `digit`: sent on the phone's half
+        (;2) of its `;1` member leg, where the room's menu hears it (trace 09)."""
+        phone = member.removesuffix(";1") + ";2" if member.endswith(";1") else member
+        await self._act(pbx, "PlayDTMF", Channel=phone, Digit=digit)
+
     def _hang_up(self, call: LiveCall) -> None:
         """The citizen ends an answered call: their own (;1) half hangs up."""
         call.cancel_timers()

@@ -99,7 +99,7 @@ class DemoRun:
         driver = TrafficDriver(
             self.stack.clients, pbx_of_queue, self.options.time_scale, self.tally, desks
         )
-        self.rooms = RoomWatch(self.bridge, partial(self._note_now, driver))
+        self.rooms = RoomWatch(self.bridge, partial(self._note_now, driver), driver.press_key)
         driver.rooms = self.rooms
         self._say(self._intro())
         self._announce_surges(profile, driver)

@@ -3,34 +3,34 @@ through the bridge's API, and the desk's decisions.
 
 The driver tells this watch when a PBX starts a ConfBridge room (`ConfbridgeStart`). The watch
 then reads `GET /api/conferences/{room}` (rooms that are not three-party calls answer 404 and
-are dropped) and shows what happens: the room started, the other side answered, the desk's
-decision or none (left to the tie-break), the acceptance. The emulator does not play
-ConfBridge menus, so the agents' decision keys are stood in for by the desk posting
-`POST /api/conferences/{room}/decision` as a supervisor on the starting agent's behalf.
+are dropped) and shows what happens: the room started, the other side answered, the starting
+agent's decision key or none (left to the tie-break), each decision the bridge recorded, the
+acceptance. The decision is a key pressed on the agent's phone in the room, as a call-taker
+does it: the shipped confbridge.conf menu (`hb_menu`: 1 = my platform accepts, 2 = the other
+one) runs `dialplan_exec(hb-conf-keys,...)` -> AGI -> the bridge.
 
-Decision plans cycle: the starting platform accepts, the other platform accepts, nobody
-decides (the platform that received the call first accepts: tie-break). The desk's drafts
-for `*9` (desk.py) make the second of every four calls urgent: danger overrides whatever is decided.
+Decision plans cycle: the starting platform accepts (key 1), the other platform accepts
+(key 2), nobody decides (the platform that received the call first accepts: tie-break). The
+desk's drafts for `*9` (desk.py) make the second of every four calls urgent: danger overrides
+whatever is decided.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
 from bridge.demo.bridge_api import BridgeApi
 
-log = logging.getLogger(__name__)
-
-# Which platform the desk says should accept: the starting one, the other one, or nobody.
+# Which platform the starting agent says should accept: its own, the other one, or nobody.
 DECISION_PLANS = ("origin", "other", None)
+# hb_menu in the shipped confbridge.conf: 1 = my platform accepts, 2 = the other platform.
+DECISION_KEYS = {"origin": "1", "other": "2"}
 
 Note = Callable[[str, str], None]  # (kind, text)
+PressKey = Callable[[str, str, str], Awaitable[None]]  # (pbx, member channel, digit)
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Room:
     view: dict[str, Any] | None = None
     answered_said: bool = False
     decided: bool = False
+    votes_shown: int = 0
     done: bool = False  # acceptance shown, or ended without one
     not_ours: bool = False  # 404: a room of something else
 
@@ -49,6 +50,7 @@ class Room:
 class RoomWatch:
     bridge: BridgeApi
     note: Note
+    press_key: PressKey
     rooms: dict[str, Room] = field(default_factory=dict)
     _plans: Iterator[str | None] = field(default_factory=lambda: itertools.cycle(DECISION_PLANS))
 
@@ -85,6 +87,13 @@ class RoomWatch:
         if view["answered"] and not room.decided and view["acceptance"] is None:
             room.decided = True
             await self._decide(room, view)
+        for vote in view["votes"][room.votes_shown :]:
+            self.note(
+                "conference",
+                f"room {room.id}: decision recorded by key, {vote['by']} "
+                f"({vote['voter_platform']}): {vote['platform']} accepts",
+            )
+        room.votes_shown = len(view["votes"])
         acceptance = view["acceptance"]
         if acceptance is not None:
             room.done = True
@@ -99,39 +108,20 @@ class RoomWatch:
             self.note("conference", f"room {room.id} ended without acceptance: {last}")
 
     async def _decide(self, room: Room, view: dict[str, Any]) -> None:
-        platforms = view["platforms"]
         if room.plan is None:
             self.note("conference", f"room {room.id}: nobody decides (tie-break at the end)")
             return
-        accepting = platforms[room.plan]
-        agent = _origin_agent(view)
-        body = {"platform": accepting, "agent": agent, "voter_platform": platforms["origin"]}
-        answer = await self._post(f"/api/conferences/{room.id}/decision", body)
-        if answer is None:
+        member = _origin_agent(view)
+        if member is None:
             return
-        now = answer["accepting_now"]
+        key = DECISION_KEYS[room.plan]
+        accepting = view["platforms"][room.plan]
+        await self.press_key(room.pbx, member["channel"], key)
         self.note(
             "conference",
-            f"room {room.id}: {agent} decides {accepting} accepts "
-            f"(as things stand: {now['platform']}, {now['rule']})",
+            f"room {room.id}: {member.get('agent') or 'the agent'} presses {key} "
+            f"({accepting} accepts)",
         )
-
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        headers = {"Authorization": f"Bearer {self.bridge.supervisor_token}"}
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
-                session.post(self.bridge.http_base + path, json=body, headers=headers) as answer,
-            ):
-                data: dict[str, Any] = await answer.json()
-                if answer.status != 200:
-                    # e.g. the caller hung up a moment before: the room is closing.
-                    self.note("conference", f"decision refused ({answer.status}): {data}")
-                    return None
-                return data
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.debug("decision not posted", extra={"error": str(exc)})
-            return None
 
     def summary(self) -> list[dict[str, Any]]:
         """The `--json` part: one entry per three-party room."""
@@ -147,6 +137,11 @@ class RoomWatch:
                     "platforms": room.view["platforms"],
                     "answered": room.view["answered"],
                     "decision_plan": room.plan or "none",
+                    # What the bridge recorded from the agents' keys in the room.
+                    "decisions": [
+                        {k: vote[k] for k in ("by", "voter_platform", "platform")}
+                        for vote in room.view["votes"]
+                    ],
                     "accepted_by": acceptance.get("platform"),
                     "rule": acceptance.get("rule"),
                     "state": room.view["state"],
@@ -155,8 +150,10 @@ class RoomWatch:
         return shown
 
 
-def _origin_agent(view: dict[str, Any]) -> str:
+def _origin_agent(view: dict[str, Any]) -> dict[str, Any] | None:
+    """The starting agent's member entry while it is in the room."""
     for member in view["members"]:
-        if member.get("role") == "origin_agent" and member.get("agent"):
-            return str(member["agent"])
-    return "desk"
+        if member.get("role") == "origin_agent" and member.get("in_room"):
+            found: dict[str, Any] = member
+            return found
+    return None

@@ -1,7 +1,7 @@
 """The demo's three-party calls and surge overflow, end to end in a subprocess: agents press
-*9, the other hotline's queue is rung into the room, the desk decides (or leaves it to the
-tie-break), and the bridge records who accepts; the overflow controller lends 370883 seats
-on the emulated 110 PBX. Nothing the demo started outlives it."""
+*9, the other hotline's queue is rung into the room, the starting agent presses a decision key
+in the room (or leaves it to the tie-break), and the bridge records who accepts; the overflow
+controller lends 370883 seats on the emulated 110 PBX. Nothing the demo started outlives it."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ def test_json_run_shows_accepted_conferences_and_overflow_actions(tmp_path: Path
     assert accepted, conferences
     assert all(c["accepted_by"] in PLATFORMS for c in accepted)
     assert {c["rule"] for c in accepted} <= {"decision", "agreed", "tie_break", "urgent"}
+    # Decisions came from keys pressed in the rooms (the ConfBridge menu -> AGI -> bridge).
+    decided = [d for c in conferences for d in c["decisions"]]
+    assert decided, conferences
+    assert all(d["voter_platform"] in PLATFORMS for d in decided)
     # Each conference's ticket is one of the bridge's tickets.
     assert {c["ticket"] for c in conferences} <= {t["id"] for t in summary["tickets"]}
     overflow = summary["overflow"]
