@@ -84,7 +84,16 @@ class OverflowConfig:
     release_pressure: float = 0.8  # below this with nobody waiting counts as low
     hold_s: float = 180.0  # how long pressure must stay low before support is released
     surge_load: float = 1.5  # sustained load (share of own seats) at which a centre surges
-    stand_down_resume_share: float = 0.5  # after standing down, resume when short < this × spare
+    # System load = recent arrivals at every centre × handle time / every seat. At or above
+    # `stand_down_load` there is no spare capacity anywhere to lend: the group stands down (all
+    # loans returned) until the system load has stayed below `resume_load` for
+    # `stand_down_hold_s`.
+    stand_down_load: float = 1.5
+    resume_load: float = 1.0
+    stand_down_hold_s: float = 30.0
+    # False: donors lend only into supported centres' aid queues (about a tenth of the AMI
+    # actions). True: also into each other's own queues (mutual aid between donors).
+    mutual_aid: bool = True
 
     def __post_init__(self) -> None:
         codes = [c.code for c in self.centres]
@@ -102,14 +111,21 @@ class OverflowConfig:
             "activate_wait_s",
             "hold_s",
             "surge_load",
+            "stand_down_load",
+            "resume_load",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not (value > 0 and math.isfinite(value)):
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        if not 0 < self.stand_down_resume_share <= 1:
+        if not (self.stand_down_hold_s >= 0 and math.isfinite(self.stand_down_hold_s)):
+            raise ValueError(f"stand_down_hold_s must be >= 0, got {self.stand_down_hold_s!r}")
+        if self.resume_load >= self.stand_down_load:
             raise ValueError(
-                f"stand_down_resume_share must be in (0, 1], got {self.stand_down_resume_share!r}"
+                "resume_load must be below stand_down_load (got "
+                f"{self.resume_load} and {self.stand_down_load}): that gap is the hysteresis"
             )
+        if not isinstance(self.mutual_aid, bool):
+            raise ValueError(f"mutual_aid must be true or false, got {self.mutual_aid!r}")
         if self.surge_load <= _CALM_LOAD:
             raise ValueError(f"surge_load must be above {_CALM_LOAD}, got {self.surge_load!r}")
         if not 0 <= self.release_pressure < self.activate_pressure:
@@ -180,6 +196,20 @@ def sustained_load(state: CentreState, handle_time_s: float) -> float:
     """The share of its own seats the centre's sustained arrival rate keeps busy."""
     seats = len(state.members)
     demand = state.sustained_arrival_rate * handle_time_s
+    if seats == 0:
+        return math.inf if demand > 0 else 0.0
+    return demand / seats
+
+
+def system_load(states: Iterable[CentreState], handle_time_s: float) -> float:
+    """The share of all seats that every centre's recent arrivals keep busy. Summed over a dozen
+    centres it is steady enough to act on within a minute, where one 3-seat centre's rate is not
+    (about one call a minute at base load)."""
+    seats = 0
+    demand = 0.0
+    for state in states:
+        seats += len(state.members)
+        demand += state.arrival_rate * handle_time_s
     if seats == 0:
         return math.inf if demand > 0 else 0.0
     return demand / seats
@@ -313,7 +343,8 @@ class OverflowState:
     lent: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # donor → members lent
     loans: frozenset[Loan] = frozenset()
     paused: frozenset[str] = frozenset()  # donors at their minimum of free seats
-    standing_down: bool = False  # surges beyond what donors can spare: no help to surging centres
+    standing_down: bool = False  # the system load leaves nothing to lend: no loans at all
+    calm_since: float | None = None  # standing down: first tick of the current calm stretch
 
 
 @dataclass(frozen=True)
@@ -364,18 +395,28 @@ def decide(
             s.arrival_rate,
         )
 
-    supported, started, ended = _update_support(config, states, pressure, previous.supported, now)
-    surging = _surging(config, sustained, previous.surging) if supported else frozenset()
-    donors = _choose_donors(config, states, supported, surging, previous.donors)
-    short, spare, standing_down = _stand_down(
-        config, states, sustained, surging, donors, previous.standing_down
+    # Without mutual aid a donor's own callers are helped only once it is supported, so a donor
+    # is supported at its first caller waiting with no own seat free (its seats serve others).
+    lending = frozenset() if config.mutual_aid else previous.donors
+    supported, started, ended = _update_support(
+        config, states, pressure, previous.supported, lending, now
     )
-    # Supported centres that lend are helped in their own queue; the others through their aid
-    # queue — except surging ones while the group stands down (their surge is beyond the spare).
+    surging = _surging(config, sustained, previous.surging) if supported else frozenset()
+    load = system_load(states.values(), config.handle_time_s)
+    standing_down, calm_since = (
+        _stand_down(config, load, previous, now) if supported else (False, None)
+    )
+    donors = _choose_donors(config, states, supported, surging, previous.donors)
+    # Routed centres (routing flag on) are helped through their aid queue. With mutual aid a
+    # supported centre that has seats to spare lends instead, and is helped in its own queue.
     routed = frozenset(supported) - donors
-    if standing_down:
-        routed -= surging
-    lent = {d: _lent_members(config.by_code[d].max_lend, states[d].members) for d in sorted(donors)}
+    lent = (
+        {}
+        if standing_down
+        else {
+            d: _lent_members(config.by_code[d].max_lend, states[d].members) for d in sorted(donors)
+        }
+    )
 
     actions: list[Action] = []
     for code in sorted(routed - previous.routed):
@@ -386,12 +427,22 @@ def decide(
         reason = ended.get(code) or "it has seats to spare again and lends them (mutual aid)"
         actions.append(StopSupport(code, reason, figures(code)))
 
-    if donors == previous.donors and routed == previous.routed and lent == previous.lent:
+    same_help = config.mutual_aid or supported.keys() == previous.supported.keys()
+    if (
+        donors == previous.donors
+        and routed == previous.routed
+        and lent == previous.lent
+        and same_help
+    ):
         wanted = previous.loans  # same group, same members: same loans, nothing to send
     else:
-        wanted = _loans(config, lent, routed | donors, donors)
+        # Without mutual aid a donor is helped (in its own queue) only while it is supported.
+        helped = donors if config.mutual_aid else donors & frozenset(supported)
+        wanted = _loans(config, lent, routed | helped, donors)
+        why_not = _stand_down_reason(config, load) if standing_down else ""
         for loan in sorted(previous.loans - wanted, key=_loan_key):
-            actions.append(ReturnMember(loan, _return_reason(loan, supported, donors, surging)))
+            reason = why_not or _return_reason(loan, supported, donors, surging)
+            actions.append(ReturnMember(loan, reason))
     # With a minimum of 0 there is nothing to pause for: a lent member is idle only when its
     # centre has a free seat and nobody of its own waiting.
     paused = frozenset(
@@ -412,20 +463,22 @@ def decide(
         if loans:
             actions.append(PauseLoans(donor, donor in paused, loans, figures(donor)))
 
+    # Notes repeat every tick while they hold (the bridge audits each new one): no live figures.
     notes = []
     if standing_down:
         notes.append(
-            f"standing down: surging centres ({', '.join(sorted(surging))}) are {short:.1f} seats "
-            f"short, donors have {spare:.1f} to spare; donors only help each other"
+            "standing down: every centre together has more calls than seats, lending would only "
+            f"spread the surge onto the donors; no loans until the system load stays under "
+            f"{config.resume_load} for {config.stand_down_hold_s:.0f} s"
         )
-    if supported and not any(lent.values()):
+    elif supported and not any(lent.values()):
         notes.append(
             "no centre has seats to spare: supported centres keep their own seats only "
             f"(supported: {', '.join(sorted(supported))}; "
             f"surging: {', '.join(sorted(surging)) or '-'})"
         )
     state = OverflowState(
-        now, supported, surging, donors, routed, lent, wanted, paused, standing_down
+        now, supported, surging, donors, routed, lent, wanted, paused, standing_down, calm_since
     )
     return Plan(now=now, actions=tuple(actions), state=state, notes=tuple(notes))
 
@@ -450,7 +503,8 @@ def holds_steady(
                 return False
         elif support.low_since is not None and now - support.low_since >= config.hold_s:
             return False
-    return True
+    calm = state.calm_since
+    return calm is None or now - calm < config.stand_down_hold_s
 
 
 def _update_support(
@@ -458,6 +512,7 @@ def _update_support(
     states: Mapping[str, CentreState],
     pressure: Mapping[str, float],
     previous: Mapping[str, Support],
+    lending: frozenset[str],
     now: float,
 ) -> tuple[dict[str, Support], dict[str, str], dict[str, str]]:
     """Hysteresis per centre: on at the first tick that shows pressure, off only after `hold_s`
@@ -468,7 +523,7 @@ def _update_support(
     for code, state in states.items():
         current = previous.get(code)
         if current is None:
-            reason = _activation_reason(config, state, pressure[code])
+            reason = _activation_reason(config, state, pressure[code], code in lending)
             if reason:
                 supported[code] = Support(since=now)
                 started[code] = reason
@@ -487,11 +542,16 @@ def _update_support(
     return supported, started, ended
 
 
-def _activation_reason(config: OverflowConfig, state: CentreState, pressure: float) -> str:
+def _activation_reason(
+    config: OverflowConfig, state: CentreState, pressure: float, lending: bool
+) -> str:
     """Why support should start now, or '' if not. Someone must be waiting with no own seat free
-    (what callers feel); the rate or the wait says it is more than a blip."""
+    (what callers feel); the rate or the wait says it is more than a blip — unless the centre
+    lends its seats to others: then the wait may be the others' doing, and it is helped at once."""
     if state.waiting == 0 or state.busy < len(state.members):
         return ""
+    if lending:
+        return f"{state.waiting} waiting with no seat free while it lends its seats"
     if pressure >= config.activate_pressure:
         return f"pressure {pressure:.2f} >= {config.activate_pressure} with no seat free"
     if state.longest_wait_s >= config.activate_wait_s:
@@ -513,22 +573,28 @@ def _surging(
 
 
 def _stand_down(
-    config: OverflowConfig,
-    states: Mapping[str, CentreState],
-    sustained: Mapping[str, float],
-    surging: frozenset[str],
-    donors: frozenset[str],
-    previous: bool,
-) -> tuple[float, float, bool]:
-    """When every county surges at once, lending only spreads the surge onto the few donors
-    (the city's own callers would then wait): the group stands down while the surging centres
-    are more seats short than the donors have spare, and resumes below a share of that."""
-    short = sum(max(0.0, sustained[c] - 1) * len(states[c].members) for c in surging)
-    spare = sum(max(0.0, 1 - sustained[d]) * len(states[d].members) for d in donors)
-    if not surging:
-        return short, spare, False
-    limit = spare * (config.stand_down_resume_share if previous else 1.0)
-    return short, spare, short > limit
+    config: OverflowConfig, load: float, previous: OverflowState, now: float
+) -> tuple[bool, float | None]:
+    """Whether the group stands down, and since when it has been calm. When calls outnumber the
+    seats of every centre together (every county surging at once), a lent seat only moves the
+    surge onto its donor: the donors' own callers would wait for seats that serve others. On at
+    the first tick the system load shows it; off only after `stand_down_hold_s` below
+    `resume_load` in a row (hysteresis: a noisy minute cannot make loans come and go)."""
+    if not previous.standing_down:
+        return load >= config.stand_down_load, None
+    if load >= config.resume_load:
+        return True, None  # not calm: the hold clock starts again from zero
+    since = now if previous.calm_since is None else previous.calm_since
+    if now - since >= config.stand_down_hold_s:
+        return False, None
+    return True, since
+
+
+def _stand_down_reason(config: OverflowConfig, load: float) -> str:
+    return (
+        f"standing down: system load {load:.2f} >= {config.stand_down_load} (every centre's recent "
+        "calls x handle time / every seat); a lent seat would only move the surge onto its donor"
+    )
 
 
 def _choose_donors(
@@ -541,7 +607,8 @@ def _choose_donors(
     """Donors exist while any centre is supported. A centre that is not surging joins when it has
     more free seats than it keeps back, and stays while the group lasts or until it surges: its
     lent members answer its own callers first anyway, so they are not pulled back and forth as
-    its seats fill and empty. When every county surges, only the city (if it can) lends."""
+    its seats fill and empty. Without mutual aid a supported centre is helped, never a donor
+    (its members would sit in its own aid queue and others' at the same weight 0)."""
     if not supported:
         return frozenset()
     donors = set()
@@ -549,6 +616,8 @@ def _choose_donors(
         code = centre.code
         if code in surging:
             continue
+        if code in supported and code not in previous and not config.mutual_aid:
+            continue  # a routed centre keeps its role (and its helpers) while supported
         state = states[code]
         if code in previous or state.available - state.waiting > centre.min_free_seats:
             donors.add(code)

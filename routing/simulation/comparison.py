@@ -18,6 +18,9 @@ class Totals:
     offered: list[int]
     early_released: list[int]
     support_starts: int = 0
+    queue_adds: int = 0
+    ami_actions: int = 0
+    stand_downs: int = 0
     replications: int = 0
 
     @classmethod
@@ -31,6 +34,9 @@ class Totals:
             self.offered[i] += offered
             self.early_released[i] += released
         self.support_starts += outcome.support_starts
+        self.queue_adds += outcome.queue_adds
+        self.ami_actions += outcome.ami_actions
+        self.stand_downs += outcome.stand_downs
         self.replications += 1
 
     def merge(self, other: Totals) -> None:
@@ -38,6 +44,9 @@ class Totals:
             self.offered[i] += other.offered[i]
             self.early_released[i] += other.early_released[i]
         self.support_starts += other.support_starts
+        self.queue_adds += other.queue_adds
+        self.ami_actions += other.ami_actions
+        self.stand_downs += other.stand_downs
         self.replications += other.replications
 
 
@@ -57,6 +66,7 @@ class Comparison:
         """One policy's block of the `--json` object: rates are early releases / arrivals in the
         window, as fractions."""
         totals = self.totals[policy]
+        runs = max(totals.replications, 1)
         codes = [c.code for c in self.scenario.centres]
         surged = set(self.scenario.surged_codes)
         rates = {
@@ -73,7 +83,10 @@ class Comparison:
             "centre_rates": rates,
             "offered": sum(totals.offered),
             "early_released": sum(totals.early_released),
-            "support_starts_per_replication": totals.support_starts / max(totals.replications, 1),
+            "support_starts_per_replication": totals.support_starts / runs,
+            "queue_adds_per_replication": totals.queue_adds / runs,
+            "ami_actions_per_replication": totals.ami_actions / runs,
+            "stand_downs_per_replication": totals.stand_downs / runs,
         }
 
     def to_json(self, seed: int) -> dict[str, Any]:
@@ -114,12 +127,13 @@ def table(comparison: Comparison) -> str:
         f"{comparison.scenario.name}: window {comparison.scenario.window_s:.0f} s, "
         f"early-release rate of calls arriving in the window",
         f"{'policy':<10} {'surged (' + surged + ')':>22} {'all calls':>10} {'worst other':>12} "
-        f"{'offered':>9} {'released':>9}",
+        f"{'offered':>9} {'released':>9} {'AMI actions/run':>16}",
     ]
     for policy in comparison.totals:
         f = comparison.figures(policy)
         lines.append(
             f"{policy:<10} {f['surged_rate']:>22.2%} {f['overall_rate']:>10.2%} "
-            f"{f['worst_other_rate']:>12.2%} {f['offered']:>9} {f['early_released']:>9}"
+            f"{f['worst_other_rate']:>12.2%} {f['offered']:>9} {f['early_released']:>9} "
+            f"{f['ami_actions_per_replication']:>16.1f}"
         )
     return "\n".join(lines)

@@ -61,6 +61,12 @@ class Outcome:
     offered: list[int]
     early_released: list[int]
     support_starts: int = 0  # StartSupport actions in the window (bridge policy only)
+    # AMI actions the plans cost over the whole replication (bridge policy only): QueueAdd,
+    # QueueRemove (including those still owed for loans held when the run stops), QueuePause per
+    # loan, and QueueWithdrawCaller per caller moved to an aid queue.
+    queue_adds: int = 0
+    ami_actions: int = 0
+    stand_downs: int = 0  # times the group stood down in the window
 
 
 class _ArrivalStream:
@@ -189,6 +195,8 @@ class _Simulation:
             if t >= self.window_end and self.unresolved == 0:
                 break
             handlers[kind](t, payload)
+        # Loans still held will each need a QueueRemove when the hold time runs out.
+        self.outcome.ami_actions += len(self.state.loans)
         return self.outcome
 
     # --- callers ----------------------------------------------------------------------------
@@ -349,12 +357,19 @@ class _Simulation:
         return [s for s in states if s is not None]
 
     def apply(self, t: float, plan: Plan) -> None:
+        outcome = self.outcome
         for action in plan.actions:
-            if isinstance(action, StartSupport) and self.window_start <= t < self.window_end:
-                self.outcome.support_starts += 1
+            if isinstance(action, StartSupport):
+                # The bridge withdraws every caller waiting in the own queue to the aid queue.
+                outcome.ami_actions += self.waiting[self.index[action.centre]]
+                if self.window_start <= t < self.window_end:
+                    outcome.support_starts += 1
             elif isinstance(action, PauseLoans):
+                outcome.ami_actions += len(action.loans)
                 self.loans_paused[self.index[action.donor]] = action.paused
             elif isinstance(action, LendMember | ReturnMember):
+                outcome.ami_actions += 1
+                outcome.queue_adds += isinstance(action, LendMember)
                 loan = action.loan
                 seat = self.seat_by_name[loan.member]
                 c = self.index[loan.recipient]
@@ -371,6 +386,8 @@ class _Simulation:
                 else:
                     into[seat].discard(c)
                     self.lent_to[c].remove((loan.penalty, seat))
+        if plan.state.standing_down and not self.state.standing_down:
+            outcome.stand_downs += self.window_start <= t < self.window_end
         self.state = plan.state
         if any(self.waiting):
             # Newly lent members who are idle ring a waiting caller straight away.

@@ -20,7 +20,9 @@ _POLICY_DEFAULTS = {
     "release_pressure": 0.8,
     "hold_s": 180.0,
     "surge_load": 1.5,
-    "stand_down_resume_share": 0.5,
+    "stand_down_load": 1.5,
+    "resume_load": 1.0,
+    "stand_down_hold_s": 30.0,
 }
 
 
@@ -113,14 +115,20 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
     policy = raw.get("policy", {})
     if not isinstance(policy, dict):
         raise ScenarioError("[policy] must be a table")
-    known = set(_POLICY_DEFAULTS) | {"tick_s", "rate_window_s", "sustained_window_s"}
+    known = set(_POLICY_DEFAULTS) | {"tick_s", "rate_window_s", "sustained_window_s", "mutual_aid"}
     _reject_unknown("[policy]", policy, known)
     thresholds = {}
     for key, default in _POLICY_DEFAULTS.items():
         thresholds[key] = _number(policy, key, "[policy]", default)
+    mutual_aid = policy.get("mutual_aid", True)
+    if not isinstance(mutual_aid, bool):
+        raise ScenarioError(f"[policy]: mutual_aid must be true or false, got {mutual_aid!r}")
     try:
         overflow = OverflowConfig(
-            centres=tuple(c.policy for c in centres), handle_time_s=handle, **thresholds
+            centres=tuple(c.policy for c in centres),
+            handle_time_s=handle,
+            mutual_aid=mutual_aid,
+            **thresholds,
         )
     except (ValueError, TypeError) as exc:
         raise ScenarioError(f"[policy]: {exc}") from exc

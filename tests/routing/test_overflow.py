@@ -19,6 +19,7 @@ from routing.overflow import (
     StartSupport,
     StopSupport,
     decide,
+    system_load,
 )
 
 CITY = "370800"
@@ -29,14 +30,14 @@ HANDLE = 90.0
 SEATS = {CITY: 8, SURGED: 3, NEIGHBOUR: 3, FAR: 3}
 
 
-def config(**overrides: float) -> OverflowConfig:
+def config(**overrides: float | bool) -> OverflowConfig:
     centres = (
         CentrePolicy(CITY, "city", min_free_seats=2, max_lend=4),
         CentrePolicy(SURGED, "county", neighbours=(NEIGHBOUR,), min_free_seats=0),
         CentrePolicy(NEIGHBOUR, "county", neighbours=(SURGED,), min_free_seats=0),
         CentrePolicy(FAR, "county", min_free_seats=0, max_lend=1),
     )
-    return OverflowConfig(centres=centres, handle_time_s=HANDLE, **overrides)
+    return OverflowConfig(centres=centres, handle_time_s=HANDLE, **overrides)  # type: ignore[arg-type]
 
 
 def state(
@@ -235,30 +236,59 @@ def test_when_every_county_surges_only_the_city_lends() -> None:
     assert {loan.recipient for loan in plan.state.loans} == set(counties)
 
 
-def test_stands_down_when_the_surge_is_beyond_what_donors_can_spare() -> None:
+def everyone_surging(load: float) -> dict[str, CentreState]:
+    """Every county swamped at `load` x its seats, the city at its normal rate."""
+    counties = {c: state(c, busy=3, waiting=2, wait_s=10, load=load) for c in SEATS if c != CITY}
+    return {**counties, CITY: state(CITY, busy=3)}
+
+
+def test_system_load_sums_every_centre() -> None:
+    states = everyone_surging(3.0)
+    # 3 counties x 3 seats x 3.0 + the city's 8 seats x 0.3, over 17 seats; waiting not counted.
+    assert system_load(states.values(), HANDLE) == pytest.approx((27 + 2.4) / 17)
+
+
+def test_stands_down_at_the_first_tick_calls_outnumber_every_seat() -> None:
     cfg = config()
-    counties = [code for code in SEATS if code != CITY]
-    states = {c: state(c, busy=3, waiting=2, wait_s=10, load=2.5) for c in counties}
-    states[CITY] = state(CITY, busy=3)
-    plan = tick(cfg, states, OverflowState(), 0.0)
+    # A single surge first: the group lends.
+    first = tick(cfg, surged(calm()), OverflowState(), 0.0)
+    assert first.state.loans and not first.state.standing_down
+    # Every county swamped: the very next tick returns every loan, with the figure that caused it.
+    plan = tick(cfg, everyone_surging(3.0), first.state, 1.0)
     assert plan.state.standing_down
-    assert plan.state.loans == frozenset()
+    assert plan.state.loans == frozenset() and plan.state.lent == {}
+    returns = [a for a in plan.actions if isinstance(a, ReturnMember)]
+    assert {a.loan for a in returns} == first.state.loans
+    assert all("system load 1.73 >= 1.5" in a.reason for a in returns)
+    assert not any(isinstance(a, LendMember) for a in plan.actions)
     assert any(note.startswith("standing down") for note in plan.notes)
-    # Hysteresis: the surge easing to just within the city's spare is not enough to resume ...
-    easing = {**states, **{c: state(c, busy=3, waiting=1, load=1.6) for c in counties}}
-    plan = tick(cfg, easing, plan.state, 1.0)
-    assert plan.state.standing_down
-    # ... only well under it.
-    calmer = {**easing, SURGED: state(SURGED, busy=3, waiting=1, load=1.6)}
-    calmer.update({c: state(c, busy=2, load=0.9) for c in (NEIGHBOUR, FAR)})
-    plan = tick(cfg, calmer, plan.state, 2.0)
-    assert not plan.state.standing_down
-    assert SURGED in {loan.recipient for loan in plan.state.loans if loan.donor == CITY}
+
+
+def test_stand_down_ends_only_after_calm_for_its_hold_time() -> None:
+    cfg = config(stand_down_hold_s=30.0)
+    prev = tick(cfg, everyone_surging(3.0), OverflowState(), 0.0).state
+    assert prev.standing_down
+    # Easing to a system load between resume_load and stand_down_load is not calm: it holds.
+    easing = everyone_surging(1.6)  # (3 x 3 x 1.6 + 2.4) / 17 = 0.99 ... just under 1.0
+    easing = {**easing, SURGED: state(SURGED, busy=3, waiting=2, wait_s=10, load=1.8)}
+    assert 1.0 <= system_load(easing.values(), HANDLE) < 1.5
+    calmer = everyone_surging(1.2)
+    assert system_load(calmer.values(), HANDLE) < 1.0
+    resumed: list[int] = []
+    for now in range(1, 200):
+        states = easing if now < 20 or now == 50 else calmer  # a blip at t=50 restarts the clock
+        plan = tick(cfg, states, prev, float(now))
+        if prev.standing_down and not plan.state.standing_down:
+            resumed.append(now)
+            assert plan.state.loans  # lending resumes at once
+        prev = plan.state
+    assert resumed == [51 + 30]
 
 
 def test_nobody_lends_when_the_city_surges_too() -> None:
-    everyone = {c: state(c, busy=SEATS[c], waiting=3, wait_s=10, load=2.5) for c in SEATS}
+    everyone = {c: state(c, busy=SEATS[c], waiting=3, wait_s=10, load=1.4) for c in SEATS}
     plan = tick(config(), everyone, OverflowState(), 0.0)
+    assert not plan.state.standing_down  # system load 1.4: below stand_down_load
     assert plan.state.loans == frozenset() and plan.state.donors == frozenset()
     assert set(plan.state.supported) == set(SEATS)
     assert any("no centre has seats to spare" in note for note in plan.notes)
@@ -310,9 +340,54 @@ def test_bad_configuration_is_named() -> None:
         config(hold_s=0.0)
     with pytest.raises(ValueError, match="surge_load"):
         config(surge_load=0.9)
+    with pytest.raises(ValueError, match="resume_load must be below stand_down_load"):
+        config(resume_load=1.5, stand_down_load=1.5)
+    with pytest.raises(ValueError, match="stand_down_hold_s"):
+        config(stand_down_hold_s=-1.0)
+    with pytest.raises(ValueError, match="mutual_aid"):
+        config(mutual_aid=1)
     with pytest.raises(ValueError, match="unknown neighbours"):
         OverflowConfig(centres=(CentrePolicy("1", "county", neighbours=("2",)),))
     with pytest.raises(ValueError, match="level"):
         CentrePolicy("1", "province")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unique"):
         OverflowConfig(centres=(CentrePolicy("1", "county"), CentrePolicy("1", "city")))
+
+
+# --- aid queues only (mutual_aid = false) --------------------------------------------------------
+
+
+def test_aid_queues_only_lends_just_into_the_swamped_centres_aid_queue() -> None:
+    plan = tick(config(mutual_aid=False), surged(calm()), OverflowState(), 0.0)
+    lent = sum(len(members) for members in plan.state.lent.values())
+    assert {loan.queue for loan in plan.state.loans} == {"q110-aid-370883"}
+    assert len(plan.state.loans) == lent == 4 + 3 + 1  # one QueueAdd per lent member
+    mutual = tick(config(), surged(calm()), OverflowState(), 0.0)
+    assert len(mutual.state.loans) > 2 * len(plan.state.loans)
+
+
+def test_aid_queues_only_helps_a_donor_at_its_first_caller_waiting() -> None:
+    cfg = config(mutual_aid=False)
+    prev = tick(cfg, surged(calm()), OverflowState(), 0.0).state
+    assert NEIGHBOUR in prev.donors
+    # One caller of the neighbour waits with its seats all busy (some serve 370883): help at once.
+    states = {**surged(calm()), NEIGHBOUR: state(NEIGHBOUR, busy=3, waiting=1, wait_s=1)}
+    plan = tick(cfg, states, prev, 1.0)
+    assert NEIGHBOUR in plan.state.supported and NEIGHBOUR in plan.state.donors
+    helpers = {loan for loan in plan.state.loans if loan.recipient == NEIGHBOUR}
+    assert {loan.queue for loan in helpers} == {"q110-370881"}  # its own queue, weight 10
+    assert {loan.donor for loan in helpers} == {CITY, FAR}
+    assert not any(isinstance(a, StartSupport) for a in plan.actions)  # it keeps lending
+    # A centre that does not lend waits for the usual pressure or wait before it is helped.
+    assert tick(config(mutual_aid=False), states, OverflowState(), 0.0).state.supported.keys() == {
+        SURGED
+    }
+
+
+def test_aid_queues_only_a_routed_centre_keeps_its_role_while_supported() -> None:
+    cfg = config(mutual_aid=False)
+    prev = tick(cfg, surged(calm()), OverflowState(), 0.0).state
+    eased = {**calm(), SURGED: state(SURGED, busy=1, load=0.6)}
+    plan = tick(cfg, eased, prev, 1.0)
+    assert plan.actions == ()  # no role change: no QueueRemove/QueueAdd churn
+    assert SURGED in plan.state.routed and SURGED not in plan.state.donors

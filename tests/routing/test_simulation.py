@@ -56,6 +56,10 @@ def test_bridge_policy_meets_the_aims_of_issue_7(jining: Comparison) -> None:
         assert rate <= iso["centre_rates"][code] + 0.01, code  # no centre worse off
     assert pooled["overall_rate"] <= bridge["overall_rate"] + 0.002  # pooling is the bound
     assert bridge["support_starts_per_replication"] >= 1  # the policy really acted
+    assert bridge["stand_downs_per_replication"] == 0  # one county's surge: never stands down
+    # Every QueueAdd is counted, and undone by a QueueRemove (those still owed included).
+    assert bridge["ami_actions_per_replication"] >= 2 * bridge["queue_adds_per_replication"] > 0
+    assert iso["ami_actions_per_replication"] == pooled["ami_actions_per_replication"] == 0
 
 
 def test_every_policy_sees_the_same_callers(jining: Comparison) -> None:
@@ -102,11 +106,20 @@ def test_every_shipped_scenario_loads() -> None:
         load(f)
 
 
-def test_all_counties_surging_the_bridge_is_no_worse_overall() -> None:
+def test_all_counties_surging_the_bridge_stands_down_and_is_no_worse_overall() -> None:
     sc = load(SCENARIOS / "jining-all-counties-surge.toml")
     c = compare(sc, seed=2, replications=range(2), policies=("isolated", "bridge"))
     iso, bridge = c.figures("isolated"), c.figures("bridge")
     assert bridge["overall_rate"] <= iso["overall_rate"]
+    assert bridge["stand_downs_per_replication"] >= 1
+
+
+def test_lending_only_into_aid_queues_is_a_scenario_setting() -> None:
+    text = JINING.read_text(encoding="utf-8")
+    assert "mutual_aid = true" in text
+    sc = scenario_from_toml(text.replace("mutual_aid = true", "mutual_aid = false"), "aid.toml")
+    assert sc.overflow.mutual_aid is False
+    assert simulate(sc, "bridge", 7, 3) != simulate(load(JINING), "bridge", 7, 3)
 
 
 @pytest.mark.parametrize(
@@ -122,6 +135,8 @@ def test_all_counties_surging_the_bridge_is_no_worse_overall() -> None:
         (lambda t: t + '\n[[surge]]\ncentre = "9"\nfactor = 2.0\nduration_s = 60.0\n', "'9'"),
         (lambda t: t + "\n[policy]\nhold_s = -1\n", "hold_s"),
         (lambda t: t + "\n[policy]\nrelease_pressure = 5\n", "release_pressure"),
+        (lambda t: t + "\n[policy]\nresume_load = 2.0\n", "resume_load"),
+        (lambda t: t + "\n[policy]\nmutual_aid = 1\n", "mutual_aid"),
         (lambda t: t.replace("seats = 2", 'seats = 2\nneighbours = ["7"]'), "neighbours"),
         (lambda t: t + "\n[x\n", "not valid TOML"),
     ],

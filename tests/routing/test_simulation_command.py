@@ -23,6 +23,10 @@ def test_json_is_one_object_with_the_documented_fields(capsys: pytest.CaptureFix
         assert figures["early_released"] <= figures["offered"]
     iso = data["policies"]["isolated"]
     assert iso["early_released"] / iso["offered"] == pytest.approx(iso["overall_rate"])
+    # The AMI actions the bridge's plans cost (QueueAdd, QueueRemove, QueuePause, withdrawals).
+    assert iso["ami_actions_per_replication"] == 0
+    assert data["policies"]["bridge"]["ami_actions_per_replication"] > 0
+    assert data["policies"]["bridge"]["queue_adds_per_replication"] > 0
     # Same seed, same numbers.
     assert main(["simulate", "--replications", "1", "--seed", "4", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == data
