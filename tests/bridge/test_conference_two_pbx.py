@@ -295,6 +295,36 @@ async def test_urgent_ticket_goes_to_110_and_the_12345_agent_leaving_keeps_110_w
         assert any(f"caller handed to {POLICE}" in note for note in final.notes)
 
 
+async def test_110_not_answering_over_the_trunk_leaves_the_caller_with_the_12345_agent(
+    redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with two_pbxs(redis_client, tmp_path, ConferenceConfig(ring_timeout_seconds=1)) as world:
+        seats = world.pbxs["pbx-110"].config.queues["q110-city"].members
+        for seat in seats:
+            await world.clients["pbx-110"].action(
+                "QueuePause", Queue="q110-city", Interface=seat.interface, Paused="true"
+            )
+        caller, agent = await world.answered_12345_call()
+        started = await world.room_of_star_9(agent)
+        live_110 = world.transfers.links["pbx-110"].live
+        await until(lambda: bool(live_110.channels), "the trunk call waits in q110-city")
+
+        async def failed() -> bool:
+            ticket = await world.transfers.store.get(started.ticket_id)
+            return ticket.status is TicketStatus.TRANSFER_FAILED
+
+        await eventually(failed, "the ticket says 110 did not answer")
+        history = await world.transfers.store.history(started.ticket_id)
+        assert "did not answer" in history[-1].note
+        # Nothing keeps ringing on either PBX; caller and 12345 agent are still together.
+        await until(lambda: not live_110.channels, "the trunk call is gone from the 110 PBX")
+        room = world.pbxs["pbx-12345"].conferences[started.id]
+        await until(lambda: len(room.members) == 2, "two left in the room")
+        assert {m.name for m in room.members} == {caller, agent}
+        now = await world.conference(started.id)
+        assert now.state == "talking" and not now.answered
+
+
 @pytest.fixture(autouse=True)
 def _quiet_emulator_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("WARNING")
