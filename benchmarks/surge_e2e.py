@@ -46,7 +46,9 @@ from bridge.overflow.config import (
 from bridge.overflow.controller import OverflowController
 from ivr.route_110 import add_route_110
 from routing.simulation.comparison import compare
-from routing.simulation.engine import PolicyName
+
+# The what-if below extends the simulation's engine (its answer/pull steps).
+from routing.simulation.engine import _END, PolicyName, _Call, _Simulation
 from routing.simulation.scenario import Scenario
 from telephony.agi.routes import AgiRoutes
 from telephony.agi.server import FastAgiServer
@@ -62,6 +64,7 @@ from telephony.ami.events import (
     QueueCallerJoin,
 )
 from telephony.pbxsim import EmulatedPBX
+from telephony.pbxsim.pbxconfig import load_pbx_config
 from telephony.pbxsim.traffic import (
     Distribution,
     Entry,
@@ -154,6 +157,7 @@ class Citizen:
     channel: str = ""  # the ;1 half (the citizen's phone)
     joined: float | None = None  # first QueueCallerJoin, emulated seconds
     ringing: bool = False  # a member is being rung for this citizen
+    rung_at: float = 0.0  # when the member being rung was called
     answered: bool = False
     released: bool = False
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
@@ -166,6 +170,7 @@ class Outcomes:
     # Where the window's early releases happened: "before_queue", "ringing", "waiting".
     released_where: dict[str, int] = field(default_factory=dict)
     to_queue_s: list[float] = field(default_factory=list)  # arrival -> first queue join
+    ring_s: list[float] = field(default_factory=list)  # member called -> caller connected
 
     def latency(self) -> dict[str, float]:
         """Arrival to first queue join (the dialplan and the route-110 AGI step), emulated
@@ -197,6 +202,7 @@ class Outcomes:
             "early_released": released,
             "released_where": dict(sorted(self.released_where.items())),
             "to_queue_s": self.latency(),
+            "ring_s": round(sum(self.ring_s) / len(self.ring_s), 2) if self.ring_s else 0.0,
         }
 
 
@@ -366,15 +372,97 @@ class SurgeDriver:
             citizen = self.citizens.get(event.caller_id_num)
             if citizen is not None:
                 citizen.ringing = isinstance(event, AgentCalled)
+                citizen.rung_at = self.now()
         elif isinstance(event, AgentConnect):
             citizen = self.citizens.get(event.caller_id_num)
             if citizen is None or citizen.answered or citizen.released:
                 return
             citizen.answered = True
+            self.outcomes.ring_s.append(self.now() - citizen.rung_at)
             for timer in citizen.timers:
                 timer.cancel()
             citizen.timers.clear()
             self._later(citizen, citizen.planned.handle_time, self._hang_up)
+
+
+@dataclass(frozen=True)
+class PbxOverheads:
+    """Time app_queue adds to every answered call on the (emulated) PBX, which the
+    simulation does not model yet (docs/overflow.md, "How faithful")."""
+
+    ring_s: float  # a member is rung -> the caller is connected (measured in the run)
+    turn_s: float = 0.5  # a queued caller notices a free member at its next 1 s turn check
+    wrapup_s: float = 0.0  # queues.conf wrapuptime: no call offered after one ends
+
+
+class _SimulationWithOverheads(_Simulation):
+    """What-if until routing/simulation models it: the same simulation, but a member who
+    takes a caller rings `ring_s` (plus `turn_s` for a caller who was queued) before the
+    caller is connected — a caller whose patience ends meanwhile is an early release, as
+    app_queue records QueueCallerAbandon — and stays unavailable `wrapup_s` after the call.
+    Built on the engine's internals (answer/pull), so it follows its selection rules."""
+
+    def __init__(
+        self, scenario: Scenario, policy: PolicyName, seed: int, rep: int, pbx: PbxOverheads
+    ) -> None:
+        super().__init__(scenario, policy, seed, rep)
+        self.pbx = pbx
+        self.from_queue = False
+
+    def pull(self, t: float, seat: int) -> None:
+        self.from_queue = True
+        try:
+            super().pull(t, seat)
+        finally:
+            self.from_queue = False
+
+    def answer(self, t: float, seat: int, call: _Call) -> None:
+        call.done = True
+        if call.window:
+            self.unresolved -= 1
+        self.seat_busy[seat] = True
+        self.changed = True
+        self.own_busy[self.seat_home[seat]] += 1
+        connected = t + self.pbx.ring_s + (self.pbx.turn_s if self.from_queue else 0.0)
+        gives_up = call.arrival + call.patience
+        if gives_up < connected:
+            if call.window:
+                self.outcome.early_released[call.centre] += 1
+            self.push(gives_up, _END, seat)  # app_queue stops ringing the member
+        else:
+            self.push(connected + call.service + self.pbx.wrapup_s, _END, seat)
+
+
+def simulate_with_overheads(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    policies: list[PolicyName],
+    pbx: PbxOverheads,
+) -> dict[str, dict[str, Any]]:
+    """The simulation's figures for `policies` with the PBX's per-call overheads."""
+    figures: dict[str, dict[str, Any]] = {}
+    codes = [c.code for c in scenario.centres]
+    for policy in policies:
+        totals = Outcomes()
+        for rep in range(replications):
+            outcome = _SimulationWithOverheads(scenario, policy, seed, rep, pbx).run()
+            for code, offered, released in zip(
+                codes, outcome.offered, outcome.early_released, strict=True
+            ):
+                totals.offered[code] = totals.offered.get(code, 0) + offered
+                totals.released[code] = totals.released.get(code, 0) + released
+        rates = totals.rates(codes, scenario.surged_codes)
+        figures[policy] = {
+            k: v for k, v in rates.items() if k not in ("released_where", "to_queue_s", "ring_s")
+        }
+    return figures
+
+
+def shipped_wrapuptime() -> int:
+    """wrapuptime of the shipped 110 queues (the hb-queue template gives all the same)."""
+    config, _ = load_pbx_config(PBX_110)
+    return max(q.wrapuptime for q in config.queues.values())
 
 
 def traffic_plan(scenario: Scenario, warmup_s: float, seed: int) -> tuple[list[PlannedCall], dict]:
@@ -587,6 +675,14 @@ def main(argv: list[str]) -> int:
         )
     print(f"simulating {args.replications} replications ...", file=sys.stderr, flush=True)
     simulated = compare(scenario, args.seed, range(args.replications), chosen)
+    measured_ring = [emulated[p]["ring_s"] for p in chosen if emulated[p]["ring_s"]]
+    overheads = PbxOverheads(
+        ring_s=max(measured_ring, default=0.0), wrapup_s=float(shipped_wrapuptime())
+    )
+    print(f"simulating again with the PBX's overheads {overheads} ...", file=sys.stderr, flush=True)
+    with_overheads = simulate_with_overheads(
+        scenario, args.seed, args.replications, chosen, overheads
+    )
     result = {
         "scenario": scenario.name,
         "window_s": scenario.window_s,
@@ -595,6 +691,8 @@ def main(argv: list[str]) -> int:
         "emulated": emulated,
         "simulated": {p: simulated.figures(p) for p in chosen},
         "simulated_replications": args.replications,
+        "simulated_with_pbx_overheads": with_overheads,
+        "pbx_overheads": vars(overheads),
         "patience_from": args.patience_from,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
@@ -610,8 +708,14 @@ def main(argv: list[str]) -> int:
         f"{'policy':<9} {'source':<10} {'surged':>8} {'all':>8} {'worst other':>12} "
         f"{'offered':>8} {'released':>9}"
     )
+    sources = (
+        ("emulated", emulated),
+        ("simulated", result["simulated"]),
+        ("sim+PBX", with_overheads),
+    )
     for p in chosen:
-        for source, f in (("emulated", emulated[p]), ("simulated", result["simulated"][p])):
+        for source, by_policy in sources:
+            f = by_policy[p]
             print(
                 f"{p:<9} {source:<10} {f['surged_rate']:>8.1%} {f['overall_rate']:>8.1%} "
                 f"{f['worst_other_rate']:>12.1%} {f['offered']:>8} {f['early_released']:>9}"
