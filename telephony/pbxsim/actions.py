@@ -19,6 +19,7 @@ from telephony.pbxsim.originate import (
 )
 from telephony.pbxsim.pbxconfig import PERMISSION_FLAGS, MemberConfig
 from telephony.pbxsim.queues import Member, Queue, asterisk_case_hash, make_member
+from telephony.pbxsim.transfers import queue_atxfer
 
 if TYPE_CHECKING:
     from telephony.pbxsim.pbx import EmulatedPBX
@@ -287,6 +288,11 @@ async def _hangup_matching(
         if action.action_id is not None:
             headers.append(("ActionID", action.action_id))
         session.send(headers)
+    # Each channel's own thread hangs it up: one that only waits goes at once, a bridged
+    # one leaves its bridge first (trace 05b: the Wait()ing ;2 halves are gone before the
+    # bridged ;1 halves they hand their hangup to).
+    for channel in sorted(matched, key=lambda c: c.bridge is not None):
+        channel.soft_hangup_pending = channel.in_pbx
         channel.request_hangup()
     _list_complete(session, action, "ChannelsHungupListComplete", len(matched))
 
@@ -504,6 +510,23 @@ async def queue_pause(pbx: EmulatedPBX, session: AMISession, action: Action) -> 
         _emit_member(pbx, "QueueMemberPause", queue, member)
 
 
+async def atxfer(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
+    """manager.c action_atxfer: queue the atxfer feature code and the number as DTMF."""
+    name = action.get("Channel")
+    if not name:
+        raise session.error(action, "No channel specified")
+    exten = action.get("Exten")
+    if not exten:
+        raise session.error(action, "No extension specified")
+    channel = pbx.find_channel(name)
+    if channel is None:
+        raise session.error(action, "Channel specified does not exist")
+    if not pbx.features.featuremap.get("atxfer"):
+        raise session.error(action, "No attended transfer feature code found")
+    queue_atxfer(channel, exten, action.get("Context") or "")
+    session.respond(action, "Success", "Atxfer successfully queued")
+
+
 async def blind_transfer(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     name = action.get("Channel")
     if not name:
@@ -623,6 +646,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "redirect": ActionSpec(_F["call"], redirect_action),
     "playdtmf": ActionSpec(_F["call"], play_dtmf),
     "blindtransfer": ActionSpec(_F["call"], blind_transfer),
+    "atxfer": ActionSpec(_F["call"], atxfer),
     "confbridgelist": ActionSpec(_F["reporting"], confbridge_list),
     "confbridgelistrooms": ActionSpec(_F["reporting"], confbridge_list_rooms),
     "confbridgekick": ActionSpec(_F["call"], confbridge_kick),

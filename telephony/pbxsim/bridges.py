@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from telephony.pbxsim.pbx import EmulatedPBX
 
 
+TRANSFER_MARKS = ("BLINDTRANSFER", "ATTENDEDTRANSFER")
+
+
 class Bridge:
     def __init__(self, pbx: EmulatedPBX, technology: str = "simple_bridge") -> None:
         self.pbx = pbx
@@ -35,6 +38,12 @@ class Bridge:
         self.channels.append(channel)
         channel.bridge = self
         self.pbx.emit("BridgeEnter", "call", [*self.headers(), *channel.headers()])
+        for mark in TRANSFER_MARKS:
+            # Joining a bridge clears the mark of a transfer that brought the channel here
+            # (traces 05, 05b).
+            if mark in channel.variables:
+                channel.set_variable(mark, "")
+                del channel.variables[mark]
 
     def leave(self, channel: Channel) -> None:
         if channel not in self.channels:

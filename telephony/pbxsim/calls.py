@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from telephony.pbxsim.amiwire import Headers
 from telephony.pbxsim.channels import (
     CAUSE_UNKNOWN,
+    CID_NUMBER_UNAVAILABLE,
+    CID_PRES_ALLOWED,
     STATE_DOWN,
     STATE_RING,
     STATE_RINGING,
@@ -150,15 +152,24 @@ def finish(channel: Channel) -> None:
         channel.emit("SoftHangupRequest", "call", [("Cause", "16")])
         if channel.trunk_inbound:
             channel.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
+    deferred = channel.deferred_caller_id
+    if deferred is not None:
+        channel.cid_num, channel.cid_name = deferred
     channel.emit(
         "Hangup", "call", [("Cause", str(channel.cause)), ("Cause-txt", cause_text(channel.cause))]
     )
+    if deferred is not None:
+        presentation = CID_PRES_ALLOWED if deferred[0] else CID_NUMBER_UNAVAILABLE
+        channel.emit("NewCallerid", "call", [("CID-CallingPres", presentation)])
     channel.pbx.remove_channel(channel)
     for callback in channel.on_gone:
         callback()
     channel.on_gone.clear()
     peer = channel.peer
-    if peer is not None and not peer.gone and not peer.hangup_requested:
+    if peer is not None and not peer.gone and peer.hangup_requested:
+        # Already being hung up itself: the half still gets the hangup frame (trace 05b).
+        peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
+    elif peer is not None and not peer.gone:
         peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
         if channel.cause != CAUSE_UNKNOWN:
             peer.cause = channel.cause

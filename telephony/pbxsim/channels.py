@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from telephony.pbxsim.bridges import Bridge
     from telephony.pbxsim.calls import LocalPair
     from telephony.pbxsim.pbx import EmulatedPBX
+    from telephony.pbxsim.transfers import AttendedTransfer
 
 STATE_DOWN = 0
 STATE_RING = 4
@@ -91,6 +92,13 @@ class Channel:
     bridge: Bridge | None = None
     # Called once the channel is gone (after its Hangup event).
     on_gone: list[Callable[[], None]] = field(default_factory=list)
+    # An attended transfer this channel started (features.conf atxfer), while it runs.
+    attended_transfer: AttendedTransfer | None = None
+    # Called with the transfer target when an attended transfer replaced this channel's peer.
+    on_transferred: list[Callable[[Channel], None]] = field(default_factory=list)
+    # A caller id a Local ;2 was given while its application deferred the frame (see
+    # transfers.update_connected_line): applied when the channel hangs up.
+    deferred_caller_id: tuple[str, str] | None = None
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     pending_dtmf_begin: str | None = None
     # Digits received and not yet read by an application (WaitExten-like readers).
@@ -179,6 +187,7 @@ class Channel:
 
 
 CID_PRES_ALLOWED = "0 (Presentation Allowed, Not Screened)"
+CID_NUMBER_UNAVAILABLE = "67 (Number Unavailable)"
 
 
 def parse_caller_id(text: str) -> tuple[str, str]:

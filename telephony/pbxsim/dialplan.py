@@ -54,6 +54,9 @@ class Dialplan:
     def exists(self, context: str, exten: str, priority: int = 1) -> bool:
         return self.source.exists(context, exten, priority)
 
+    def can_match_more(self, context: str, typed: str) -> bool:
+        return self.source.can_match_more(context, typed)
+
 
 def split_args(data: str) -> list[str]:
     """Split application arguments at top-level commas (not inside parentheses or quotes)."""

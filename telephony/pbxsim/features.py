@@ -1,23 +1,36 @@
-"""Dynamic features (features.conf `applicationmap`): DTMF pressed on a bridged channel whose
-DYNAMIC_FEATURES names a feature runs the mapped application on that channel (`self`) or
-its bridge peer (`peer`), while the bridge stays up (trace 09)."""
+"""Feature codes pressed on a bridged channel (features.conf).
+
+- `[applicationmap]`: DTMF on a channel whose DYNAMIC_FEATURES names a feature runs the mapped
+  application on that channel (`self`) or its bridge peer (`peer`), while the bridge stays up
+  (trace 09).
+- `[featuremap]` `atxfer`: an attended transfer (transfers.py, trace 05b). The other built-in
+  features (`blindxfer`, `disconnect`) are not emulated: loading a features.conf that maps
+  them logs that at its file:line (pbx.py).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from telephony.pbxsim.channels import Channel, HungUp
+from telephony.pbxsim.transfers import start_attended_transfer
 
 if TYPE_CHECKING:
     from telephony.pbxsim.conf import ApplicationFeature
 
 
 def feature_digit(channel: Channel, digit: str) -> None:
-    """A digit ended on `channel`: collect it against its armed features."""
+    """A digit ended on `channel`: a running attended transfer reads it, else it is collected
+    against the channel's armed features."""
+    if channel.attended_transfer is not None:
+        channel.attended_transfer.take_digit(digit)
+        return
     if channel.bridge is None:
         return
     armed = _armed(channel)
-    if not armed:
+    atxfer = channel.pbx.features.featuremap.get("atxfer", "")
+    codes = [f.dtmf for f in armed] + ([atxfer] if atxfer else [])
+    if not codes:
         return
     channel.feature_digits += digit
     typed = channel.feature_digits
@@ -25,7 +38,10 @@ def feature_digit(channel: Channel, digit: str) -> None:
     if matched:
         channel.feature_digits = ""
         _activate(channel, matched[0])
-    elif not any(f.dtmf.startswith(typed) for f in armed):
+    elif typed == atxfer:
+        channel.feature_digits = ""
+        start_attended_transfer(channel)
+    elif not any(code.startswith(typed) for code in codes):
         channel.feature_digits = ""
 
 

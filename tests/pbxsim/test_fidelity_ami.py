@@ -71,6 +71,7 @@ CARRIED_OVER = {
     "11_queue_withdraw": QUEUE_HISTORY,
     "04_redirect_requeue": QUEUE_HISTORY,
     "05_blind_transfer": QUEUE_HISTORY,
+    "05b_attended_transfer": QUEUE_HISTORY,
     "09_dynamic_feature_onekey": QUEUE_HISTORY,
     "09b_dynamic_feature_onekey_receive": QUEUE_HISTORY,
     "13_conference_threeparty": QUEUE_HISTORY,
@@ -116,6 +117,7 @@ PRIOR_STATE = {
     "10_queue_context_exit": _rang_last("q12345", "Local/agent101@agents/n"),
     "11_queue_withdraw": _rang_last("q110-370811", "Local/agent121@agents/n"),
     "05_blind_transfer": _rang_last("q110-city", "Local/agent111@agents/n"),
+    "05b_attended_transfer": _rang_last("q12345", "Local/agent101@agents/n"),
     "13_conference_threeparty": _rang_last(
         "q12345", "Local/agent101@agents/n", "q110-city", "Local/agent111@agents/n"
     ),

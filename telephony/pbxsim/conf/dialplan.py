@@ -25,7 +25,13 @@ from pathlib import Path
 from .applications import canonical_application
 from .arguments import GotoTarget
 from .errors import ConfigError, Where
-from .patterns import extension_matches, extension_sort_key, is_pattern, pattern_error
+from .patterns import (
+    extension_matches,
+    extension_matches_more,
+    extension_sort_key,
+    is_pattern,
+    pattern_error,
+)
 from .reader import ConfItem, ConfSection, read_conf
 from .values import parse_bool
 
@@ -101,6 +107,18 @@ class Dialplan:
         """Asterisk's ast_exists_extension(): would a call to exten run that priority?"""
         return self.find(context, exten, priority) is not None
 
+    def can_match_more(self, context: str, typed: str) -> bool:
+        """Asterisk's ast_matchmore_extension(): could more digits after `typed` reach an
+        extension of `context` (or a context it includes)?"""
+        found = self._search(
+            context,
+            typed,
+            lambda e: e.priority(min(e.priorities)),
+            set(),
+            lambda e, dialled: extension_matches_more(e.name, dialled),
+        )
+        return found is not None
+
     def locate(self, target: GotoTarget, current_priority: int = 0) -> Priority | None:
         """The priority a Goto/Gosub target names (a label, a number or a relative step)."""
         if target.label is not None:
@@ -129,18 +147,19 @@ class Dialplan:
         exten: str,
         want: Callable[[Extension], Priority | None],
         seen: set[str],
+        matches: Callable[[Extension, str], bool] = Extension.matches,
     ) -> Priority | None:
         context = self.contexts.get(context_name)
         if context is None or context_name in seen:
             return None
         seen.add(context_name)
         for extension in context.extensions:
-            if extension.matches(exten):
+            if matches(extension, exten):
                 found = want(extension)
                 if found is not None:
                     return found
         for included in context.includes:
-            found = self._search(included, exten, want, seen)
+            found = self._search(included, exten, want, seen, matches)
             if found is not None:
                 return found
         return None

@@ -70,8 +70,26 @@ def extension_matches(name: str, dialled: str) -> bool:
         return name.replace("-", "") == dialled.replace("-", "")
     if is_pattern(dialled) and compare_extensions(name, dialled) == 0:
         return True  # "_X." looked up as itself, as Asterisk allows
-    pattern = name[1:]
-    data = dialled
+    rest = _rest_after(name[1:], dialled)
+    return rest is not None and (rest in (_WILDCARD, "") or rest.startswith("!"))
+
+
+def extension_matches_more(name: str, dialled: str) -> bool:
+    """True when a longer number starting with `dialled` could run extension `name`
+    (Asterisk's E_MATCHMORE, what ast_app_dtget() asks before it reads another digit)."""
+    if not is_pattern(name):
+        plain, typed = name.replace("-", ""), dialled.replace("-", "")
+        return len(plain) > len(typed) and plain.startswith(typed)
+    rest = _rest_after(name[1:], dialled)
+    return rest is not None and rest not in ("", "!")
+
+
+_WILDCARD = "\0"  # _rest_after(): a `.` or `!` took the rest of the data
+
+
+def _rest_after(pattern: str, data: str) -> str | None:
+    """What of `pattern` is left once `data` has matched its start: _WILDCARD when a `.`/`!`
+    took the rest of the data, None when `data` does not fit."""
     p = d = 0
     while True:
         while d < len(data) and data[d] == "-":
@@ -85,26 +103,25 @@ def extension_matches(name: str, dialled: str) -> bool:
         if char == "[":
             close = pattern.find("]", p + 1)
             if close < 0:
-                return False
+                return None
             if close == p + 1:
                 p = close + 1  # an empty set is ignored
                 continue
             if data[d] not in _set_members(pattern[p + 1 : close]):
-                return False
+                return None
             p = close
         elif upper in _DIGIT_SETS:
             if data[d] not in _DIGIT_SETS[upper][1]:
-                return False
+                return None
         elif char in ".!":
-            return True
+            return _WILDCARD
         elif data[d] != char:
-            return False
+            return None
         d += 1
         p += 1
     if d < len(data):
-        return False  # the dialled number is longer than the pattern
-    rest = pattern[p:]
-    return rest == "" or rest.startswith("!")
+        return None  # the dialled number is longer than the pattern
+    return pattern[p:].replace("-", "")
 
 
 def _pattern_position(pattern: str, pos: int) -> tuple[int, int, int]:
