@@ -9,6 +9,7 @@ import contextlib
 import math
 from dataclasses import dataclass
 
+from telephony.pbxsim.amiwire import Headers
 from telephony.pbxsim.bridges import Bridge
 from telephony.pbxsim.calls import LocalPair, finish, parse_local, run_until_hangup
 from telephony.pbxsim.channels import CAUSE_NORMAL, STATE_UP, Channel, HungUp
@@ -496,19 +497,7 @@ async def _redirected_out(
         one.set_variable("BRIDGEPEER", "")
         _move_out(one)
     if transferred:
-        talked = pbx.clock.now() - answered_at
-        pbx.emit(
-            "AgentComplete",
-            "agent",
-            [
-                *caller.headers(),
-                *one.headers("Dest"),
-                *member_headers,
-                ("HoldTime", str(int(waited))),
-                ("TalkTime", str(int(talked))),
-                ("Reason", "transfer"),
-            ],
-        )
+        _complete_as_transfer(caller, one, member_headers, waited, answered_at)
     caller.set_variable("BRIDGEPEER", "")
     caller.context, caller.exten, caller.priority = context, exten, priority
     caller.emit(
@@ -567,6 +556,47 @@ async def _redirected_out(
         caller.on_gone.append(lambda: complete("caller"))
         if member_moved:
             one.on_gone.append(lambda: complete("agent"))
+
+
+def _complete_as_transfer(
+    caller: Channel, one: Channel, member_headers: Headers, waited: float, answered_at: float
+) -> None:
+    talked = caller.pbx.clock.now() - answered_at
+    caller.pbx.emit(
+        "AgentComplete",
+        "agent",
+        [
+            *caller.headers(),
+            *one.headers("Dest"),
+            *member_headers,
+            ("HoldTime", str(int(waited))),
+            ("TalkTime", str(int(talked))),
+            ("Reason", "transfer"),
+        ],
+    )
+
+
+async def _bridged_with_target(
+    state: Queue, caller: Channel, target: Channel, bridge: Bridge, answered_at: float
+) -> None:
+    """After an attended transfer the caller stays in Queue, bridged with the transfer
+    target, until one of them hangs up; app_queue then ends the call without a second
+    AgentComplete (trace 05b)."""
+    pbx = caller.pbx
+    await _talk(caller, target)
+    caller.set_variable("BRIDGEPEER", "")
+    bridge.leave(caller)
+    end = pbx.clock.now()
+    set_queue_vars(caller, state)
+    bridge.destroy()
+    caller.set_variable("ANSWEREDTIME", str(int(end - answered_at)))
+    caller.set_variable("ANSWEREDTIME_MS", str(int((end - answered_at) * 1000)))
+    caller.set_variable("DIALEDTIME", str(int(end - caller.created)))
+    caller.set_variable("DIALEDTIME_MS", str(int((end - caller.created) * 1000)))
+    set_queue_vars(caller, state)
+    if caller.hangup_requested:
+        caller.cause = caller.cause or CAUSE_NORMAL
+        raise HungUp(caller.name)
 
 
 def _move_out(channel: Channel) -> None:
@@ -653,15 +683,27 @@ async def _connect(
     bridge = Bridge(pbx)
     bridge.enter(one)
     bridge.enter(caller)
-    for channel in (one, caller):
-        # Joining a new bridge clears a previous transfer's mark (trace 05).
-        if channel.variables.pop("BLINDTRANSFER", None) is not None:
-            channel.set_variable("BLINDTRANSFER", "")
-            del channel.variables["BLINDTRANSFER"]
     one.set_variable("BRIDGEPEER", caller.name)
     caller.set_variable("BRIDGEPEER", one.name)
     answered_at = pbx.clock.now()
+    transferred_to: list[Channel] = []
+
+    def transferred(target: Channel) -> None:
+        # app_queue hears of an attended transfer of the member (handle_attended_transfer):
+        # the member's call ends as a transfer; the caller stays bridged with the target.
+        transferred_to.append(target)
+        _complete_as_transfer(caller, one, member_headers, waited, answered_at)
+        call_ended(pbx.queues.values(), state, member, pbx.clock.now())
+
+    caller.on_transferred.append(transferred)
     await _talk(caller, one)
+    if one.attended_transfer is not None:
+        # The member hung up while consulting: its attended transfer completes first.
+        await one.attended_transfer.finished.wait()
+    caller.on_transferred.remove(transferred)
+    if transferred_to:
+        await _bridged_with_target(state, caller, transferred_to[0], bridge, answered_at)
+        return
     if caller.redirect_to is not None and not caller.hangup_requested:
         await _redirected_out(
             state, caller, one, bridge, member, member_headers, waited, answered_at
