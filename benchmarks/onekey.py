@@ -1,6 +1,7 @@
 """One-key transfer: key press (FastAGI request in) to AMI Redirect sent, bridge side.
 
     python -m benchmarks onekey [--count 2000] [--in-flight 1,20] [--fsync everysec,always]
+                                [--gen0 50000 | --gen0 0] [--loop asyncio|uvloop]
 
 Two processes, so the measuring side does not share the bridge's event loop:
   asterisk  (child) two scripted AMI servers (pbx-12345, pbx-110) and a FastAGI client that
@@ -17,12 +18,18 @@ counted. The load average is printed (this machine's 2 cores are shared), and so
 the bridge process and redis-server spent per press, which waiting does not inflate. The
 target-queue check (QueueStatus) is cached for TransferConfig.target_check_ttl_seconds (5 s),
 so after the first press it costs no round trip; every press still creates its ticket.
+The bridge side has its garbage collector settled once set up, as the service does
+(`bridge.service.settle_garbage_collector`: gc.freeze and a gen-0 threshold of --gen0;
+--gen0 0 leaves CPython's defaults). It runs on the stdlib loop; `--loop uvloop` is the
+service's loop, which AMIClient does not accept yet (see main()). Each line also says how many
+collections ran while the presses were measured and the longest one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import os
 import statistics
@@ -32,7 +39,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import redis.asyncio as aioredis
+import uvloop
 
+from bridge.service import GC_GEN0_THRESHOLD, settle_garbage_collector
 from bridge.settings import load_settings
 from bridge.transfers.config import TransferConfig, platform_table, zone_table
 from bridge.transfers.phone import PhoneTransfers
@@ -186,8 +195,29 @@ def asterisk_process(conn: Connection, count: int, in_flight: int) -> None:
     asyncio.run(_asterisk(conn, count, in_flight))
 
 
+class GcPauses:
+    """The garbage collector's runs while the presses are measured: how many, the longest."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._began = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._began)
+
+
 async def _bridge(
-    conn: Connection, count: int, fsync: str
+    conn: Connection, count: int, fsync: str, gen0: int, gc_pauses: GcPauses
 ) -> tuple[list[float], float, tuple[float, float], float]:
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory() as data_dir:
@@ -219,10 +249,13 @@ async def _bridge(
             if live.bridged_peer(f"c{count - 1}") is not None:
                 break
             await asyncio.sleep(0.01)
+        if gen0:
+            settle_garbage_collector(gen0)  # as the service does once started
         redis_cpu = await _redis_cpu(redis)
         before = os.times()
         conn.send("go")
-        latencies, elapsed = await loop.run_in_executor(None, conn.recv)
+        with gc_pauses:
+            latencies, elapsed = await loop.run_in_executor(None, conn.recv)
         after = os.times()
         # user / system apart: on loaded cores loopback send() system time dominates.
         cpu_ms = (
@@ -249,23 +282,32 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run(count: int, in_flight: int, fsync: str) -> None:
+def run(count: int, in_flight: int, fsync: str, gen0: int, loop: str) -> None:
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.Process(target=asterisk_process, args=(child, count, in_flight))
     process.start()
+    defaults, gc_pauses = gc.get_threshold(), GcPauses()
+    loop_factory = uvloop.new_event_loop if loop == "uvloop" else None
     try:
-        latencies, elapsed, cpu_ms, redis_ms = asyncio.run(_bridge(parent, count, fsync))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            latencies, elapsed, cpu_ms, redis_ms = runner.run(
+                _bridge(parent, count, fsync, gen0, gc_pauses)
+            )
     finally:
         process.join(timeout=10)
+        gc.unfreeze()  # the next figure starts from CPython's defaults again
+        gc.set_threshold(*defaults)
     counted = [s * 1000 for s in latencies[count // 10 :]]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    longest = max(gc_pauses.pauses, default=0.0) * 1000
     print(
         f"appendfsync={fsync:8} in-flight={in_flight:<3} presses={count} "
         f"key press -> Redirect: p50 {statistics.median(counted):.2f} ms, "
         f"p99 {percentile(counted, 0.99):.2f} ms, max {max(counted):.2f} ms; "
         f"{count / elapsed:.0f} transfers (tickets)/s; CPU per press: bridge user "
         f"{cpu_ms[0]:.2f} ms + system {cpu_ms[1]:.2f} ms, redis {redis_ms:.2f} ms; "
-        f"load average {load}"
+        f"{loop}, gen0 {gen0 or 'default'}: {len(gc_pauses.pauses)} collections, "
+        f"longest {longest:.2f} ms; load average {load}"
     )
 
 
@@ -274,12 +316,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--count", type=int, default=2000, help="key presses per figure")
     parser.add_argument("--in-flight", default="1,20", help="presses at once, comma-separated")
     parser.add_argument("--fsync", default="everysec,always", help="AOF appendfsync modes")
+    parser.add_argument(
+        "--gen0",
+        type=int,
+        default=GC_GEN0_THRESHOLD,
+        help="gen-0 threshold after gc.freeze, as the service sets it; 0: CPython's defaults",
+    )
+    # asyncio by default: AMIClient refuses uvloop's transport for now (it asserts an
+    # asyncio.Transport), so `--loop uvloop` fails at the AMI connect until that is fixed.
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="asyncio")
     args = parser.parse_args(argv)
     if args.count < 10:
         parser.error("--count must be at least 10")
+    if args.gen0 < 0:
+        parser.error("--gen0 must be 0 (no tuning) or a positive threshold")
     for fsync in args.fsync.split(","):
         if fsync not in ("everysec", "always"):
             parser.error(f"--fsync: {fsync!r} is not everysec or always")
         for in_flight in (int(x) for x in args.in_flight.split(",")):
-            run(args.count, in_flight, fsync)
+            run(args.count, in_flight, fsync, args.gen0, args.loop)
     return 0

@@ -14,6 +14,7 @@ configuration kept. Nothing is restarted, so no connection is dropped.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -47,6 +48,24 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 STOP_FLOOR_SECONDS = 0.1
 # Sections read once at start-up: a reload that changes them says a restart is needed.
 RESTART_SECTIONS = ("pbx", "http", "fastagi", "redis", "timezone")
+
+
+# Young objects are collected after this many more allocations than frees (CPython: 700). A key
+# press allocates a few thousand, so the default ran a collection in the middle of most presses
+# and a gen-1 collection (about 1.5 ms here) every ten (docs/transfers.md, "Garbage collection").
+GC_GEN0_THRESHOLD = 50_000
+
+
+def settle_garbage_collector(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
+    """After start-up: collect once, then freeze what is left (modules, pydantic schemas, the
+    configuration: objects that live as long as the process) so later collections never walk
+    them again, and collect young objects less often."""
+    if gen0_threshold < 1:
+        raise ValueError(f"gen0_threshold must be >= 1, got {gen0_threshold}")
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
 class Component(Protocol):
@@ -231,7 +250,13 @@ class Service:
         settings: Settings,
         config_file: str | Path,
         environ: Mapping[str, str] | None = None,
+        *,
+        settle_gc: bool = False,
     ) -> None:
+        # settle_gc: the process is the bridge itself (`hotline-bridge run`), so it may tune
+        # the garbage collector for the whole process once started (settle_garbage_collector).
+        # Off by default: tests and the demo run services inside a process of their own.
+        self._settle_gc = settle_gc
         self._settings = settings
         self._config_file = Path(config_file)
         self._environ = os.environ if environ is None else environ
@@ -274,6 +299,8 @@ class Service:
         self.http = HttpServer(app, self._settings.http, self._settings.shutdown.deadline_seconds)
         self.components.add(self.http)
         await self.components.start_all()
+        if self._settle_gc:
+            settle_garbage_collector()
         log.info("hotline-bridge started", extra={"config_file": self.config_file})
 
     async def stop(self) -> None:
