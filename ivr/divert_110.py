@@ -15,10 +15,9 @@ caller still goes to 12345: they asked for it, and the 12345 agent takes a fresh
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-from ivr.linkage import LinkageOpening, LinkageTickets
+from ivr.linkage import LinkageOpening, LinkageTickets, call_fields, open_for_call
 from ivr.prompts import DivertOffer, play
 from routing.tickets import Direction
 from telephony.agi.errors import AgiHangup, CommandFailed
@@ -35,9 +34,9 @@ def divert_route(offer: DivertOffer, tickets: LinkageTickets) -> Handler:
             target = await run_divert(session, offer, tickets)
         except AgiHangup:
             # Re-raised: the server counts a hang-up, not a failure, and closes the socket.
-            log.info("caller hung up in the 110 diversion", extra=_call(session))
+            log.info("caller hung up in the 110 diversion", extra=call_fields(session))
             raise
-        log.info("110 diversion done", extra={**_call(session), "target": target})
+        log.info("110 diversion done", extra={**call_fields(session), "target": target})
 
     return divert
 
@@ -81,17 +80,9 @@ async def _open_ticket(
         caller_number=request.callerid or None,
         summary="waiting in q110-city, the caller chose 12345 (not an emergency)",
     )
-    try:
-        return await asyncio.wait_for(tickets.open(opening), offer.ticket_timeout_ms / 1000)
-    except Exception as exc:
-        # Whatever failed (Redis down or slow, a bad draft), the caller asked for 12345 and
-        # goes; the 12345 agent takes a fresh call.
-        log.error("diversion ticket not created", extra={**_call(session), "error": repr(exc)})
-        return None
-
-
-def _call(session: AgiSession) -> dict[str, str]:
-    return {"channel": session.request.channel, "uniqueid": session.request.uniqueid}
+    return await open_for_call(
+        session, tickets, opening, offer.ticket_timeout_ms, "diversion ticket not created"
+    )
 
 
 def add_divert_route(routes: AgiRoutes, offer: DivertOffer, tickets: LinkageTickets) -> None:

@@ -12,11 +12,10 @@ a caller is never dropped. A caller hanging up ends the flow quietly, with nothi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
-from ivr.linkage import LinkageOpening, LinkageTickets
+from ivr.linkage import LinkageOpening, LinkageTickets, call_fields, open_for_call
 from ivr.prompts import EntryMenu, play
 from routing.tickets import Direction, Kind
 from telephony.agi.errors import AgiHangup, CommandFailed
@@ -44,12 +43,12 @@ def entry_route(menu: EntryMenu, tickets: LinkageTickets) -> Handler:
         except AgiHangup:
             # The caller left: nothing to route. Re-raised so that the server counts a
             # hang-up (not a failure) and closes the socket, as Asterisk never does (07b).
-            log.info("caller hung up in the 12345 menu", extra=_call(session))
+            log.info("caller hung up in the 12345 menu", extra=call_fields(session))
             raise
         log.info(
             "12345 menu done",
             extra={
-                **_call(session),
+                **call_fields(session),
                 "target": result.target,
                 "kind": result.kind.value if result.kind else None,
                 "ticket": result.ticket_id,
@@ -82,7 +81,7 @@ async def ask(session: AgiSession, menu: EntryMenu) -> str | None:
             return None
         if key in menu.keys:
             return key
-        log.info("no valid key", extra={**_call(session), "key": key, "attempt": attempt})
+        log.info("no valid key", extra={**call_fields(session), "key": key, "attempt": attempt})
         await play(session, menu.prompts.invalid if key else menu.prompts.no_input)
     return None
 
@@ -98,13 +97,10 @@ async def _to_110(session: AgiSession, menu: EntryMenu, tickets: LinkageTickets)
         caller_number=request.callerid or None,
         summary="12345 menu: the caller pressed the danger key (life or property in danger)",
     )
-    ticket_id: str | None = None
-    try:
-        ticket_id = await asyncio.wait_for(tickets.open(opening), menu.ticket_timeout_ms / 1000)
-    except Exception as exc:
-        # Whatever failed (Redis down or slow, a bad draft), the caller in danger goes to
-        # 110 now; the 110 agent takes the call without a ticket.
-        log.error("urgent ticket not created", extra={**_call(session), "error": repr(exc)})
+    # A caller in danger goes to 110 now, with or without the ticket.
+    ticket_id = await open_for_call(
+        session, tickets, opening, menu.ticket_timeout_ms, "urgent ticket not created"
+    )
     if ticket_id:
         await session.set_variable("LINKAGE_TICKET", ticket_id)
     await play(session, menu.prompts.to_110)
@@ -118,10 +114,6 @@ async def _route(session: AgiSession, result: EntryResult) -> EntryResult:
     # Last, because the dialplan reads a set HB_ROUTE as "the flow succeeded".
     await session.set_variable("HB_ROUTE", result.target)
     return result
-
-
-def _call(session: AgiSession) -> dict[str, str]:
-    return {"channel": session.request.channel, "uniqueid": session.request.uniqueid}
 
 
 def add_entry_route(routes: AgiRoutes, menu: EntryMenu, tickets: LinkageTickets) -> None:
