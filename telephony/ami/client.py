@@ -36,6 +36,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from telephony.ami.errors import AMIAuthError, AMIConnectionError, AMIError, AMITimeout
 from telephony.ami.events import Event, GenericEvent, OriginateResponse, to_event
@@ -322,8 +323,8 @@ class AMIClient:
             )
         except TimeoutError as error:
             raise OSError(f"AMI connect to {self.host}:{self.port} timed out") from error
-        assert isinstance(transport, asyncio.Transport)
-        self._transport, self._protocol = transport, protocol
+        # A TCP transport; uvloop's (the service's loop) does not subclass asyncio.Transport.
+        self._transport, self._protocol = cast(asyncio.Transport, transport), protocol
         try:
             await self._login()
         except BaseException:

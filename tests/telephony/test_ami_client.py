@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import uvloop
 
 from telephony.ami.client import AMIClient, backoff_delay, encode_action
 from telephony.ami.errors import AMIAuthError, AMIConnectionError, AMIError, AMITimeout
@@ -171,6 +172,23 @@ async def test_login_ping_and_a_list_action(server: ReplayServer) -> None:
     finally:
         await client.close()
     assert server.received[0] == "Login" and server.received[-1] == "Logoff"
+
+
+def test_connects_on_uvloop_as_the_service_runs() -> None:
+    """`hotline-bridge run` runs on uvloop, whose TCP transport is no asyncio.Transport."""
+
+    async def login_and_ping() -> str | None:
+        replay = ReplayServer("01_login_ping_status.ami.txt")
+        client = make_client(await replay.start())
+        await client.connect()
+        try:
+            return (await client.action("Ping")).get("Ping")
+        finally:
+            await client.close()
+            await replay.stop()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(login_and_ping()) == "Pong"
 
 
 async def test_wrong_secret_is_a_clear_auth_error() -> None:
