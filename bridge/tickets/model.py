@@ -177,14 +177,16 @@ INTERNAL_PREFIX = "_"
 
 
 def to_hash_fields(model: BaseModel) -> dict[str, str]:
-    """Flatten a model into hash fields: absent for None, JSON for lists, text otherwise."""
-    fields: dict[str, str] = {}
-    for name, value in model.model_dump(mode="json").items():
-        if value is None:
-            continue
+    """Flatten a model into hash fields: absent for None, JSON for lists, text otherwise.
+
+    Runs once per ticket created (the client's share of the cost), so it asks pydantic to
+    drop the Nones and converts only what is not text already.
+    """
+    fields: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
+    for name, value in fields.items():
         if name in JSON_FIELDS:
             fields[name] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        else:
+        elif not isinstance(value, str):
             fields[name] = str(value)
     return fields
 

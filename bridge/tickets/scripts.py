@@ -12,14 +12,16 @@ from __future__ import annotations
 # Creates a batch of tickets (one or many concurrent creates share one call; see batching.py).
 # Keys travel inside the JSON (the id, and so the ticket's own keys, exist only in here).
 # ARGV: 1 ticket key template, 2 history key template, 3 request TTL s, 4 sequence TTL s,
-#       5 link TTL s, 6 JSON array of requests, each
+#       5 link TTL s, 6 by-time index, 7 by-status index of `created`, 8 due index (these
+#       three are the same for every ticket, so they are not repeated in the JSON),
+#       9 JSON array of requests, each
 #       [request key, sequence key, day yyyymmdd, fingerprint, created ms, due ms, by, at,
-#        [index keys scored by created ms], due key, [link keys], [hash field, value, ...]]
+#        [other index keys scored by created ms], [link keys], [hash field, value, ...]]
 # Returns one reply per request: {1, id} when created, {0, id, fingerprint, {hash...}} when the
 # request id was seen before (an idempotent retry).
 CREATE_TICKETS = """
 -- Decode before any write: a malformed argument fails with nothing written.
-local requests = cjson.decode(ARGV[6])
+local requests = cjson.decode(ARGV[9])
 local replies = {}
 for r = 1, #requests do
   local q = requests[r]
@@ -35,12 +37,14 @@ for r = 1, #requests do
     local id = 'LK-' .. q[3] .. '-' .. string.format('%06d', n)
     local ticket_key = string.gsub(ARGV[1], '<id>', id)
     local history_key = string.gsub(ARGV[2], '<id>', id)
-    redis.call('HSET', ticket_key, 'id', id, unpack(q[12]))
+    redis.call('HSET', ticket_key, 'id', id, unpack(q[11]))
     redis.call('XADD', history_key, '*', 'event', 'created', 'by', q[7], 'at', q[8],
       'from', '', 'to', 'created', 'note', '')
+    redis.call('ZADD', ARGV[6], q[5], id)
+    redis.call('ZADD', ARGV[7], q[5], id)
     for _, key in ipairs(q[9]) do redis.call('ZADD', key, q[5], id) end
-    redis.call('ZADD', q[10], q[6], id)
-    for _, key in ipairs(q[11]) do redis.call('SET', key, id, 'EX', ARGV[5]) end
+    redis.call('ZADD', ARGV[8], q[6], id)
+    for _, key in ipairs(q[10]) do redis.call('SET', key, id, 'EX', ARGV[5]) end
     redis.call('SET', q[1], id .. ' ' .. q[4], 'EX', ARGV[3])
     replies[r] = {1, id}
   end

@@ -169,7 +169,6 @@ class TicketStore:
         self.link_ttl_s = int(link_ttl.total_seconds())
         self.request_ttl_s = int(request_ttl.total_seconds())
         self.clock = clock
-        self._created_indexes = (self.keys.by_time, self.keys.by_status(TicketStatus.CREATED.value))
         self._creates = ScriptBatcher(
             redis,
             CREATE_TICKETS,
@@ -179,6 +178,9 @@ class TicketStore:
                 self.request_ttl_s,
                 int(SEQUENCE_TTL.total_seconds()),
                 self.link_ttl_s,
+                self.keys.by_time,
+                self.keys.by_status(TicketStatus.CREATED),
+                self.keys.due,
             ],
         )
         self._transition = redis.register_script(TRANSITION_TICKET)
@@ -236,13 +238,14 @@ class TicketStore:
             "_act_within_ms",
             str(act_ms),
         ]
-        day = now.astimezone(self.zone).strftime("%Y%m%d")
+        local = now.astimezone(self.zone)
+        day = f"{local.year:04d}{local.month:02d}{local.day:02d}"  # strftime costs twice this
         k = self.keys
+        # by-time, by-status:created and due are the script's fixed arguments.
         scored = [
-            *self._created_indexes,
             k.by_district(draft.district_code),
-            k.by_platform(draft.origin_platform.value),
-            k.by_platform(draft.target_platform.value),
+            k.by_platform(draft.origin_platform),
+            k.by_platform(draft.target_platform),
         ]
         links = []
         if draft.channel:
@@ -259,7 +262,6 @@ class TicketStore:
             by,
             now_text,
             scored,
-            k.due,
             links,
             flat,
         ]
