@@ -1,7 +1,7 @@
 """One-key transfer: key press (FastAGI request in) to AMI Redirect sent, bridge side.
 
     python -m benchmarks onekey [--count 2000] [--in-flight 1,20] [--fsync everysec,always]
-                                [--gen0 50000 | --gen0 0] [--loop asyncio|uvloop]
+                                [--gen0 50000 | --gen0 0] [--loop uvloop|asyncio]
 
 Two processes, so the measuring side does not share the bridge's event loop:
   asterisk  (child) two scripted AMI servers (pbx-12345, pbx-110) and a FastAGI client that
@@ -18,10 +18,10 @@ counted. The load average is printed (this machine's 2 cores are shared), and so
 the bridge process and redis-server spent per press, which waiting does not inflate. The
 target-queue check (QueueStatus) is cached for TransferConfig.target_check_ttl_seconds (5 s),
 so after the first press it costs no round trip; every press still creates its ticket.
-The bridge side has its garbage collector settled once set up, as the service does
-(`bridge.service.settle_garbage_collector`: gc.freeze and a gen-0 threshold of --gen0;
---gen0 0 leaves CPython's defaults). It runs on the stdlib loop; `--loop uvloop` is the
-service's loop, which AMIClient does not accept yet (see main()). Each line also says how many
+The bridge side runs as `hotline-bridge run` does: on uvloop (`--loop asyncio` for the stdlib
+loop), with the garbage collector settled once set up (`bridge.service.
+settle_garbage_collector`: gc.freeze and a gen-0 threshold of --gen0; --gen0 0 leaves
+CPython's defaults). Each line also says how many
 collections ran while the presses were measured and the longest one.
 """
 
@@ -322,9 +322,7 @@ def main(argv: list[str]) -> int:
         default=GC_GEN0_THRESHOLD,
         help="gen-0 threshold after gc.freeze, as the service sets it; 0: CPython's defaults",
     )
-    # asyncio by default: AMIClient refuses uvloop's transport for now (it asserts an
-    # asyncio.Transport), so `--loop uvloop` fails at the AMI connect until that is fixed.
-    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="asyncio")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args(argv)
     if args.count < 10:
         parser.error("--count must be at least 10")

@@ -28,6 +28,7 @@ from ivr.onekey import Prompts, add_onekey_route
 from routing.tickets import Direction, TicketStatus
 from telephony.agi import AgiRoutes, FastAgiServer
 from telephony.ami.client import AMIClient
+from telephony.ami.events import QueueEntry
 from telephony.pbxsim.pbx import EmulatedPBX
 from telephony.pbxsim.trunk import IaxNetwork
 from tests.bridge.test_transfer_emulated import SHIPPED, emulated_config
@@ -75,6 +76,29 @@ class Lab:
             return False
 
         await until(seated, f"an agent answers on {pbx}")
+        return found[0]
+
+    async def waiting_call(self, pbx: str, exten: str, queue: str) -> str:
+        """A citizen calls `exten` and waits in `queue` (nobody free): its uniqueid."""
+        live = self.stack.links[pbx].live
+        before = {c.uniqueid for c in live.waiting(queue)}
+        await self.clients[pbx].action(
+            "Originate",
+            Channel=f"Local/{exten}@hb-queue",
+            Application="Wait",
+            Data="600",
+            Async="true",
+            # Queue() does not answer: without a long Timeout the originate gives up (30 s).
+            Timeout="600000",
+            CallerID='"李四" <13800000002>',
+        )
+        found: list[str] = []
+
+        def joined() -> bool:
+            found[:] = [c.uniqueid for c in live.waiting(queue) if c.uniqueid not in before]
+            return bool(found)
+
+        await until(joined, f"a citizen waits in {queue} on {pbx}")
         return found[0]
 
     async def press(self, pbx: str, agent: str, keys: str = "*8") -> None:
@@ -269,7 +293,7 @@ ANSWER_TIMEOUT = 1.0
         ("pbx-12345", "12345", {}, "pbx-110", "q110-city", "q12345"),
     ],
 )
-async def test_no_answer_brings_the_caller_back_to_the_origin_queue(
+async def test_no_answer_brings_the_caller_back_to_the_head_of_the_origin_queue(
     redis_client: aioredis.Redis,
     tmp_path: Path,
     pbx: str,
@@ -285,7 +309,11 @@ async def test_no_answer_brings_the_caller_back_to_the_origin_queue(
         near = lab.stack.links[pbx].live
         caller = near.bridged_peer(agent)
         assert caller is not None
+        # Nobody answers the target, and the origin's call-takers are all busy (paused):
+        # another citizen is already waiting in the origin queue when the caller comes back.
         await pause_everyone(lab, target_pbx, target_queue)
+        await pause_everyone(lab, pbx, origin_queue)
+        other = await lab.waiting_call(pbx, exten, origin_queue)
         agent_id = agent.split("/", 1)[1].rsplit("-", 1)[0]
         await lab.stack.drafts.put(
             agent_id, AgentDraft.model_validate({"kind": "求助", "summary": "无人接听", **draft})
@@ -298,15 +326,32 @@ async def test_no_answer_brings_the_caller_back_to_the_origin_queue(
         failed = await next_call(stream)
         assert (failed.stage, failed.ticket_id) == ("failed", arrived.ticket_id)
 
+        # Back at the head of the origin queue (QUEUE_PRIO, set before the Redirect), ahead
+        # of the citizen who was waiting there already: as the PBX lists its queue.
+        def waiting_order() -> list[str]:
+            return [c.uniqueid for c in near.waiting(origin_queue)]
+
+        await until(lambda: caller.uniqueid in waiting_order(), f"back in {origin_queue}")
+        listed = await lab.clients[pbx].list_action("QueueStatus", Queue=origin_queue)
+        entries = sorted(
+            (e for e in listed.events if isinstance(e, QueueEntry)), key=lambda e: e.position
+        )
+        assert [(e.position, e.uniqueid) for e in entries] == [(1, caller.uniqueid), (2, other)]
+        prio = await lab.clients[pbx].action("Getvar", Channel=caller.name, Variable="QUEUE_PRIO")
+        assert prio.get("Value") == str(config.return_priority)
+
+        # The first call-taker free answers the returned caller first.
+        first_seat = next(iter(near.queues[origin_queue].members))
+        await lab.clients[pbx].action(
+            "QueuePause", Queue=origin_queue, Interface=first_seat, Paused="false"
+        )
+
         def answered_in_the_origin_queue() -> bool:
-            queue = near.queues.get(origin_queue)
-            members = [] if queue is None else queue.members.values()
+            members = near.queues[origin_queue].members.values()
             return any(m.caller == caller.uniqueid for m in members)
 
         await until(answered_in_the_origin_queue, f"the caller is answered in {origin_queue}")
-        # Sent back at the head of the origin queue: QUEUE_PRIO was set before the Redirect.
-        prio = await lab.clients[pbx].action("Getvar", Channel=caller.name, Variable="QUEUE_PRIO")
-        assert prio.get("Value") == str(config.return_priority)
+        await until(lambda: waiting_order() == [other], "the other citizen still waits")
 
         ticket = await lab.stack.store.get(arrived.ticket_id)
         assert ticket.status is TicketStatus.TRANSFER_FAILED
@@ -316,7 +361,7 @@ async def test_no_answer_brings_the_caller_back_to_the_origin_queue(
 
 
 async def pause_everyone(lab: Lab, pbx: str, queue: str) -> None:
-    """Every member of `queue` paused: a transferred caller waits there unanswered."""
+    """Every member of `queue` paused: a caller waits there unanswered."""
     live = lab.stack.links[pbx].live
     await until(lambda: bool(live.queues.get(queue, None) and live.queues[queue].members), queue)
     for interface in list(live.queues[queue].members):
