@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -274,6 +276,10 @@ async def hangup(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:
     channel.request_hangup()
 
 
+# Real seconds a regex Hangup waits for one channel to go before it takes the next.
+GONE_WAIT = 1.0
+
+
 async def _hangup_matching(
     pbx: EmulatedPBX, session: AMISession, action: Action, pattern: str
 ) -> None:
@@ -288,13 +294,53 @@ async def _hangup_matching(
         if action.action_id is not None:
             headers.append(("ActionID", action.action_id))
         session.send(headers)
-    # Each channel's own thread hangs it up: one that only waits goes at once, a bridged
-    # one leaves its bridge first (trace 05b: the Wait()ing ;2 halves are gone before the
-    # bridged ;1 halves they hand their hangup to).
-    for channel in sorted(matched, key=lambda c: c.bridge is not None):
-        channel.soft_hangup_pending = channel.in_pbx
-        channel.request_hangup()
     _list_complete(session, action, "ChannelsHungupListComplete", len(matched))
+    for channel in matched:
+        channel.soft_hangup_pending = channel.in_pbx
+        channel.hangup_queued = True
+        channel.kick_from_bridge()
+    pbx.spawn(_hang_up_in_turn(matched))
+
+
+async def _hang_up_in_turn(matched: list[Channel]) -> None:
+    """Each matched channel's own thread hangs it up. A bridged one is told to leave its
+    bridge at once (kick_from_bridge); one that only waits goes first and hands its hangup
+    to the other half of its Local pair; the bridged ones then go one at a time in the
+    list's order (trace 05b)."""
+    waiting = [c for c in matched if c.bridge is None]
+    bridged = [c for c in matched if c.bridge is not None]
+    for channel in waiting:
+        _request(channel)
+    await _gone(waiting)
+    for channel in bridged:
+        _request(channel)
+        await _gone([channel])
+
+
+def _request(channel: Channel) -> None:
+    channel.hangup_queued = False
+    if not channel.gone and not channel.hangup_requested:
+        channel.request_hangup()
+
+
+async def _gone(channels: list[Channel]) -> None:
+    """Until every channel has published its Hangup (bounded, in case a channel's
+    application holds on)."""
+    loop = asyncio.get_running_loop()
+    pending: list[asyncio.Future[None]] = []
+    for channel in channels:
+        if channel.gone:
+            continue
+        done: asyncio.Future[None] = loop.create_future()
+        channel.on_gone.append(functools.partial(_resolve, done))
+        pending.append(done)
+    if pending:
+        await asyncio.wait(pending, timeout=GONE_WAIT)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def play_dtmf(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:

@@ -191,6 +191,9 @@ async def run_dialplan(channel: Channel, until_return: bool = False) -> None:
             await app(channel, data)
         except Jump:
             continue
+        # An application that ends because its channel was hung up returns -1: the PBX
+        # stops on its priority (trace 05b, Queue after a regex Hangup).
+        channel.check()
         if channel.redirect_to is None:
             channel.priority += 1
 

@@ -166,24 +166,8 @@ def finish(channel: Channel) -> None:
         callback()
     channel.on_gone.clear()
     peer = channel.peer
-    if peer is not None and not peer.gone and peer.hangup_requested:
-        # Already being hung up itself: the half still gets the hangup frame (trace 05b).
-        peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
-    elif peer is not None and not peer.gone:
-        peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
-        if channel.cause != CAUSE_UNKNOWN:
-            peer.cause = channel.cause
-        if peer.bridge is not None:
-            # A bridged half has its application tidy up first (a queue call's wrap-up,
-            # trace 13); its SoftHangupRequest comes with its Hangup.
-            peer.soft_hangup_pending = True
-            peer.request_hangup()
-        else:
-            peer.emit("SoftHangupRequest", "call", [("Cause", "16")])
-            peer.request_hangup()
-            # The other half goes at once (its runner, when it wakes, finds it gone):
-            # emitting here keeps the order independent of the event loop's scheduling.
-            finish(peer)
+    if peer is not None and not peer.gone:
+        _hand_hangup(channel, peer)
     pair = channel.pair
     if (
         pair is not None
@@ -192,6 +176,29 @@ def finish(channel: Channel) -> None:
         and pair.device_state not in ("INVALID", "NOT_INUSE")
     ):
         pair.set_device_state("NOT_INUSE")
+
+
+def _hand_hangup(channel: Channel, peer: Channel) -> None:
+    """A Local half is gone: the other half gets the hangup frame (HangupRequest), even when
+    it is being hung up itself (trace 05b)."""
+    peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
+    peer.hangup_request_received = True
+    if peer.hangup_requested or peer.hangup_queued:
+        return  # already going, or a regex Hangup takes it in its turn
+    if channel.cause != CAUSE_UNKNOWN:
+        peer.cause = channel.cause
+    if peer.bridge is not None:
+        # A bridged half has its application tidy up first (a queue call's wrap-up, trace
+        # 13); its SoftHangupRequest comes with its Hangup, if it runs the dialplan (a queue
+        # member's leg does not, trace 05b).
+        peer.soft_hangup_pending = peer.in_pbx
+        peer.request_hangup()
+    else:
+        peer.emit("SoftHangupRequest", "call", [("Cause", "16")])
+        peer.request_hangup()
+        # The other half goes at once (its runner, when it wakes, finds it gone): emitting
+        # here keeps the order independent of the event loop's scheduling.
+        finish(peer)
 
 
 def deliver_dtmf(channel: Channel, digit: str, duration_ms: int) -> None:

@@ -89,6 +89,11 @@ class Channel:
     # then also published as SoftHangupRequest when the channel goes (traces 02, 03).
     in_pbx: bool = False
     soft_hangup_pending: bool = False
+    # A HangupRequest reached it from the other half of its Local pair (app_queue tells an
+    # agent's hangup from the caller's by which request came first).
+    hangup_request_received: bool = False
+    # Matched by a regex Hangup still working through its channels (actions.py).
+    hangup_queued: bool = False
     bridge: Bridge | None = None
     # Called once the channel is gone (after its Hangup event).
     on_gone: list[Callable[[], None]] = field(default_factory=list)
@@ -159,6 +164,10 @@ class Channel:
         bare = name.lstrip("_")
         if not bare:
             raise ValueError(f"variable name {name!r} has nothing after its underscores")
+        if bare == "BRIDGEPEER" and not value and not self.variables.get(bare):
+            # Cleared once, when the channel is told to leave its bridge (kick_from_bridge):
+            # the bridge code that later takes it out publishes nothing more.
+            return
         if bare != name:
             self.inherited.add(bare)
         self.variables[bare] = value
@@ -175,6 +184,14 @@ class Channel:
     def set_connected_line(self, num: str, name: str) -> None:
         self.connected_num, self.connected_name = num, name
         self.emit("NewConnectedLine", "call")
+
+    def kick_from_bridge(self) -> None:
+        """ast_bridge_channel_leave_bridge_nolock(): a bridged channel told to leave clears
+        BRIDGEPEER at once and, with no cause yet, takes normal clearing (bridge_channel.c)."""
+        if self.bridge is None:
+            return
+        self.cause = self.cause or CAUSE_NORMAL
+        self.set_variable("BRIDGEPEER", "")
 
     def request_hangup(self) -> None:
         self.hangup_requested = True

@@ -20,7 +20,7 @@ from tests.pbxsim.fidelity import (
     compare_conversation,
     replay_ami,
 )
-from tests.traces import LAB_CONFIG, TRACES_DIR, read_trace
+from tests.traces import LAB_CONFIG, TRACES_DIR, read_trace, trace_files
 
 # Waits inside the emulator (login failure pause, rings, Wait()) run this much faster. Kept
 # modest: the replay's own scheduling delays on a loaded 2-core machine are multiplied by
@@ -126,29 +126,17 @@ PRIOR_STATE = {
     ),
 }
 
-PASSING_TRACES = [
-    "01_login_ping_status",
-    "01b_auth_errors_readonly",
-    "08_userevent_vars_queue_members",
-    "15_originate_sync_and_failures",
-    "02_originate_queue",
-    "03_queue_abandon",
-    "12_fastagi_unreachable",
-    "07_fastagi",
-    "07b_fastagi_hangup",
-    "14_fastagi_getdata",
-    "10_queue_context_exit",
-    "11_queue_withdraw",
-    "04_redirect_requeue",
-    "05_blind_transfer",
-    "09_dynamic_feature_onekey",
-    "09b_dynamic_feature_onekey_receive",
-    "13_conference_threeparty",
-    "06_confbridge",
+# Every recorded single-PBX conversation; the two-PBX trunk pair (16a/16b) is replayed by
+# test_two_pbx_trunk_replays_like_asterisk below.
+TWO_PBX_TRACES = ("16a_two_pbx_trunk.lab1", "16b_two_pbx_trunk.lab2")
+EVERY_TRACE = [
+    path.name.removesuffix(".ami.txt")
+    for path in trace_files(".ami.txt")
+    if path.name.removesuffix(".ami.txt") not in TWO_PBX_TRACES
 ]
 
 
-@pytest.mark.parametrize("trace", PASSING_TRACES)
+@pytest.mark.parametrize("trace", EVERY_TRACE)
 async def test_trace_replays_like_asterisk(trace: str, tmp_path: Path) -> None:
     records = read_trace(TRACES_DIR / f"{trace}.ami.txt")
     agi_trace = TRACES_DIR / f"{trace}.agi.txt"
@@ -205,8 +193,8 @@ async def test_two_pbx_trunk_replays_like_asterisk() -> None:
     )
     _rang_last("q12345", "Local/agent101@agents/n")(near)
     _rang_last("q110-city", "Local/agent111@agents/n")(far)
-    near_trace = read_trace(TRACES_DIR / "16a_two_pbx_trunk.lab1.ami.txt")
-    far_trace = read_trace(TRACES_DIR / "16b_two_pbx_trunk.lab2.ami.txt")
+    near_trace = read_trace(TRACES_DIR / f"{TWO_PBX_TRACES[0]}.ami.txt")
+    far_trace = read_trace(TRACES_DIR / f"{TWO_PBX_TRACES[1]}.ami.txt")
     await near.start()
     await far.start()
     try:
