@@ -709,7 +709,9 @@ async def _connect(
             state, caller, one, bridge, member, member_headers, waited, answered_at
         )
         return
-    reason = "caller" if caller.hangup_requested else "agent"
+    # app_queue takes the reason from the first hangup request it hears of: the member's
+    # leg may have had one from its other half before the caller's (trace 05b).
+    reason = "caller" if caller.hangup_requested and not one.hangup_request_received else "agent"
     caller.set_variable("BRIDGEPEER", "")
     if not one.gone:
         one.set_variable("BRIDGEPEER", "")
@@ -742,8 +744,9 @@ async def _connect(
         ("TalkTime", str(int(talked))),
         ("Reason", reason),
     ]
-    if reason == "caller":
-        # Published once the caller is gone, so it carries no channel snapshot (trace 02).
+    if caller.hangup_requested:
+        # Published once the caller is gone, so it carries no channel snapshot (traces 02,
+        # 05b: the agent's hangup came first, the caller was going too).
         caller.on_gone.append(lambda: pbx.emit("AgentComplete", "agent", complete))
         raise HungUp(caller.name)
     pbx.emit("AgentComplete", "agent", [*caller.headers(), *complete])
