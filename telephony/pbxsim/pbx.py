@@ -118,6 +118,14 @@ class EmulatedPBX:
             sounds,
         )
         pbx.features = loaded.features
+        for feature, where in loaded.features.unemulated.items():
+            code = loaded.features.featuremap[feature]
+            log.warning(
+                "%s: %s => %s is read but not emulated: pressing it on a bridged call does nothing",
+                where,
+                feature,
+                code,
+            )
         pbx.confbridge = loaded.confbridge
         pbx.iax = loaded.iax
         return pbx

@@ -87,6 +87,11 @@ def test_queue_options_override_their_template(tmp_path: Path) -> None:
 def test_features(lab1: PbxConfig) -> None:
     features = lab1.features
     assert features.featuremap == {"blindxfer": "#1", "disconnect": "*0", "atxfer": "*2"}
+    # Read but not emulated: listed with where they are, never silently dropped.
+    assert {name: (Path(w.file).name, w.line) for name, w in features.unemulated.items()} == {
+        "blindxfer": ("features.conf", 13),
+        "disconnect": ("features.conf", 14),
+    }
     feature = features.applicationmap["linkage_transfer"]
     assert (feature.dtmf, feature.activate_on, feature.app, feature.args) == (
         "*8",

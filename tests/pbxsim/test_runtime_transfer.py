@@ -42,16 +42,12 @@ async def _connected(client: Client) -> str:
         "Action: Originate\nActionID: o\nChannel: Local/caller@callers\nContext: inbound\n"
         "Exten: 1\nPriority: 1\nAsync: true\n"
     )
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        connects = client.events("AgentConnect")
-        if connects:
-            return connects[0]["DestChannel"]
-    raise AssertionError("the queue call was not answered")
+    return (await _wait_for(client, "AgentConnect"))[0]["DestChannel"]
 
 
 async def _wait_for(client: Client, event: str, count: int = 1) -> list[dict[str, str]]:
-    for _ in range(400):
+    # Bounded generously: a loaded test machine may be slow, the PBX never is wrong here.
+    for _ in range(1000):
         found = client.events(event)
         if len(found) >= count:
             return found
@@ -130,3 +126,15 @@ async def test_atxfer_errors_name_what_is_wrong(tmp_path: Path, headers: str, me
     finally:
         client.close()
         await pbx.stop()
+
+
+def test_unemulated_builtin_features_are_logged_with_where(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _folder(tmp_path)
+    (folder / "features.conf").write_text("[featuremap]\natxfer => *2\nblindxfer => #1\n")
+    with caplog.at_level("WARNING", logger="telephony.pbxsim.pbx"):
+        EmulatedPBX.from_config_dir(folder)
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 1
+    assert "features.conf:3: blindxfer => #1 is read but not emulated" in logged[0]

@@ -7,6 +7,9 @@
   that pressed) or on its `peer`. Asterisk 12+ ignores `/activated_by`; so does this.
 - `[general]`: transfer timeouts and sounds.
 
+The runtime emulates `atxfer` only; `blindxfer` and `disconnect` are read and listed in
+`Features.unemulated` (the runtime logs each with its file:line when it loads them).
+
 Refused: `parkcall`, `automon`, `automixmon`, `[featuregroups]`, an application the emulator
 does not run, a feature code that is not DTMF (0-9, *, #, A-D).
 """
@@ -14,7 +17,7 @@ does not run, a feature code that is not DTMF (0-9, *, #, A-D).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .applications import canonical_application
 from .arguments import split_app_args
@@ -24,6 +27,9 @@ from .values import parse_int
 
 _DTMF = re.compile(r"[0-9*#A-Da-d]+")
 BUILTIN_FEATURES = frozenset({"blindxfer", "atxfer", "disconnect"})
+# The built-in features the runtime runs (transfers.py); the others are read, and listed
+# with their file:line in Features.unemulated so loading them is never silent.
+EMULATED_FEATURES = frozenset({"atxfer"})
 
 _GENERAL_INT = frozenset({"transferdigittimeout", "atxfernoanswertimeout", "featuredigittimeout"})
 # Sounds (no audio in the emulator) and the choice to drop the call on a failed transfer.
@@ -59,6 +65,8 @@ class Features:
     timeouts: dict[str, int]
     featuremap: dict[str, str]  # blindxfer -> "#1"
     applicationmap: dict[str, ApplicationFeature]
+    # Built-in features mapped but not emulated (pressing them does nothing), with where.
+    unemulated: dict[str, Where] = field(default_factory=dict)
 
 
 def _dtmf(value: str, what: str, where: Where) -> str:
@@ -111,6 +119,8 @@ def features_from_sections(sections: list[ConfSection]) -> Features:
                 if item.key not in BUILTIN_FEATURES:
                     raise ConfigError(item.where, f"feature {item.key!r} is not supported")
                 features.featuremap[item.key] = _dtmf(item.value, item.key, item.where)
+                if item.key not in EMULATED_FEATURES:
+                    features.unemulated[item.key] = item.where
             elif section.name == "applicationmap":
                 if item.key in features.applicationmap:
                     first = features.applicationmap[item.key].where
