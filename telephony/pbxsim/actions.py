@@ -426,9 +426,7 @@ async def queue_add(pbx: EmulatedPBX, session: AMISession, action: Action) -> No
     interface = action.get("Interface")
     if not queue_name or not interface:
         raise session.error(action, "'Queue' and 'Interface' not set.")
-    queue = pbx.queues.get(queue_name)
-    if queue is None:
-        raise session.error(action, "Unable to add interface to queue: No such queue")
+    queue = _queue(pbx, session, action, queue_name, "Unable to add interface to queue")
     if queue.find_member(interface) is not None:
         raise session.error(action, "Unable to add interface: Already there")
     penalty_text = action.get("Penalty") or "0"
@@ -463,9 +461,7 @@ async def queue_remove(pbx: EmulatedPBX, session: AMISession, action: Action) ->
     interface = action.get("Interface")
     if not queue_name or not interface:
         raise session.error(action, "Need 'Queue' and 'Interface' parameters.")
-    queue = pbx.queues.get(queue_name)
-    if queue is None:
-        raise session.error(action, "Unable to remove interface from queue: No such queue")
+    queue = _queue(pbx, session, action, queue_name, "Unable to remove interface from queue")
     member = queue.find_member(interface)
     if member is None:
         raise session.error(action, "Unable to remove interface: Not there")
@@ -474,6 +470,28 @@ async def queue_remove(pbx: EmulatedPBX, session: AMISession, action: Action) ->
     queue.members.remove(member)
     session.respond(action, "Success", "Removed interface from queue")
     _emit_member(pbx, "QueueMemberRemoved", queue, member)
+
+
+def _queue(pbx: EmulatedPBX, session: AMISession, action: Action, name: str, failure: str) -> Queue:
+    """The queue `name`, or app_queue's "<failure>: No such queue" error."""
+    queue = pbx.queues.get(name)
+    if queue is None:
+        raise session.error(action, f"{failure}: No such queue")
+    return queue
+
+
+def _members_named(
+    pbx: EmulatedPBX, interface: str, queue_name: str | None
+) -> list[tuple[Queue, Member]]:
+    """The member `interface` in queue `queue_name`, or in every queue without one."""
+    found = []
+    for queue in pbx.queues.values():
+        if queue_name and queue.name != queue_name:
+            continue
+        member = queue.find_member(interface)
+        if member is not None:
+            found.append((queue, member))
+    return found
 
 
 def _emit_member(pbx: EmulatedPBX, event: str, queue: Queue, member: Member) -> None:
@@ -491,17 +509,11 @@ async def queue_penalty(pbx: EmulatedPBX, session: AMISession, action: Action) -
         penalty = int(penalty_text)
     except ValueError:
         raise session.error(action, f"Invalid penalty ({penalty_text})") from None
-    wanted = action.get("Queue")
-    changed = []
-    for queue in pbx.queues.values():
-        if wanted and queue.name != wanted:
-            continue
-        member = queue.find_member(interface)
-        if member is not None:
-            member.penalty = penalty
-            changed.append((queue, member))
+    changed = _members_named(pbx, interface, action.get("Queue"))
     if not changed:
         raise session.error(action, "Invalid interface, queuename or penalty")
+    for _, member in changed:
+        member.penalty = penalty
     session.respond(action, "Success", "Interface penalty set successfully")
     for queue, member in changed:
         _emit_member(pbx, "QueueMemberPenalty", queue, member)
@@ -514,14 +526,7 @@ async def queue_pause(pbx: EmulatedPBX, session: AMISession, action: Action) -> 
         raise session.error(action, "Need 'Interface' and 'Paused' parameters.")
     paused = _is_true(paused_text)
     reason = action.get("Reason") or ""
-    wanted = action.get("Queue")
-    changed = []
-    for queue in pbx.queues.values():
-        if wanted and queue.name != wanted:
-            continue
-        member = queue.find_member(interface)
-        if member is not None:
-            changed.append((queue, member))
+    changed = _members_named(pbx, interface, action.get("Queue"))
     if not changed:
         raise session.error(action, "Interface not found")
     session.respond(
@@ -666,14 +671,13 @@ async def queue_withdraw_caller(pbx: EmulatedPBX, session: AMISession, action: A
     caller = action.get("Caller")
     if not queue_name or not caller:
         raise session.error(action, "'Queue' and 'Caller' not set.")
-    queue = pbx.queues.get(queue_name)
-    if queue is None:
-        raise session.error(action, "Unable to request withdraw from queue: No such queue")
+    failure = "Unable to request withdraw from queue"
+    queue = _queue(pbx, session, action, queue_name, failure)
     entry = queue.find_entry(caller)
     if entry is None:
-        raise session.error(action, "Unable to request withdraw from queue: No such caller")
+        raise session.error(action, f"{failure}: No such caller")
     if entry.withdraw_info is not None:
-        raise session.error(action, "Unable to request withdraw from queue: Already requested")
+        raise session.error(action, f"{failure}: Already requested")
     entry.withdraw_info = action.get("WithdrawInfo") or ""
     session.respond(action, "Success", "Withdraw requested successfully")
 
