@@ -81,3 +81,21 @@ def test_banner_is_its_own_message() -> None:
     messages = split_server_bytes(LOGIN)
     assert messages[0].headers == [("Banner", "Asterisk Call Manager/11.0.0")]
     assert messages[1].get("Message") == "Authentication accepted"
+
+
+def bridgepeer(channel: str, value: str) -> bytes:
+    return (
+        f"Event: VarSet\r\nPrivilege: dialplan,all\r\nChannel: {channel}\r\n"
+        f"Variable: BRIDGEPEER\r\nValue: {value}\r\n\r\n"
+    ).encode()
+
+
+def test_a_leaving_members_peer_clearing_races_only_in_a_conference() -> None:
+    member = "Local/a@b-00000013;1"
+    room_peers = bridgepeer(member, "CBAnn/777-0000000f;2,Local/c@d-00000010;1")
+    cleared = bridgepeer(member, "")
+    # A conference member's own clearing may come before or after another member's rewrite.
+    assert compare_conversation(room_peers + cleared, cleared + room_peers) == []
+    # In a two-party bridge the same two values keep their order.
+    two_party = bridgepeer(member, "Local/c@d-00000010;1")
+    assert compare_conversation(two_party + cleared, cleared + two_party)
