@@ -9,15 +9,19 @@ Mechanism — *mutual aid while a surge lasts* (docs/overflow.md has it in Aster
   at once; it stays supported until its pressure has stayed low for `hold_s` (hysteresis).
 - While any centre is supported there is an aid group. Every centre that is not surging and has
   more free seats than it keeps back becomes a *donor*, and stays one while the group lasts.
-- Each donor lends a fixed set of members (its last `max_lend` in queue order) to every
-  other centre of the group, at penalty 1 (neighbour), 2 (the city centre) or 3 (any other).
-  Into another donor's own queue (weight 10, like its own: mutual aid between donors), or into a
-  supported non-donor's aid queue (weight 0: donors' own callers first, then the surged ones).
+- Each donor lends a fixed set of members (its last `max_lend` in queue order), at penalty 1
+  (neighbour), 2 (the city centre) or 3 (any other): into a supported non-donor's aid queue
+  (weight 0: donors' own callers first, then the surged ones), and into other donors' own queues
+  (weight 10, like its own: mutual aid) — every donor's for the whole group with `mutual_aid`,
+  otherwise only a donor's whose caller has waited with no own seat free (fewer AMI actions).
 - A supported centre that is not a donor has its routing flag on: new calls for the district go to
   its aid queue, where the lent members are (StartSupport / StopSupport).
 - Every donor keeps its own minimum of free seats (trunk reservation): while it has no more than
   `min_free_seats` seats free, its lent members are paused in the other centres' queues
   (PauseLoans), so they answer only their own centre until seats free up again.
+- When calls outnumber the seats of every centre together (every county surging at once), a lent
+  seat only moves the surge onto its donor: the group stands down at once, returning every loan,
+  until the system load has stayed low for `stand_down_hold_s` (hysteresis).
 """
 
 from __future__ import annotations
@@ -91,9 +95,11 @@ class OverflowConfig:
     stand_down_load: float = 1.5
     resume_load: float = 1.0
     stand_down_hold_s: float = 30.0
-    # False: donors lend only into supported centres' aid queues (about a tenth of the AMI
-    # actions). True: also into each other's own queues (mutual aid between donors).
-    mutual_aid: bool = True
+    # True: donors also lend into each other's own queues for as long as the group lasts (mutual
+    # aid between donors). False: into supported centres' aid queues, and into a donor's own
+    # queue only once one of its callers waits with no own seat free (same figures in the
+    # Jining surge, about 40 % fewer AMI actions: docs/overflow.md).
+    mutual_aid: bool = False
 
     def __post_init__(self) -> None:
         codes = [c.code for c in self.centres]
@@ -436,8 +442,7 @@ def decide(
     ):
         wanted = previous.loans  # same group, same members: same loans, nothing to send
     else:
-        # Without mutual aid a donor is helped (in its own queue) only while it is supported.
-        helped = donors if config.mutual_aid else donors & frozenset(supported)
+        helped = donors if config.mutual_aid else _helped_donors(donors, supported, previous)
         wanted = _loans(config, lent, routed | helped, donors)
         why_not = _stand_down_reason(config, load) if standing_down else ""
         for loan in sorted(previous.loans - wanted, key=_loan_key):
@@ -607,8 +612,7 @@ def _choose_donors(
     """Donors exist while any centre is supported. A centre that is not surging joins when it has
     more free seats than it keeps back, and stays while the group lasts or until it surges: its
     lent members answer its own callers first anyway, so they are not pulled back and forth as
-    its seats fill and empty. Without mutual aid a supported centre is helped, never a donor
-    (its members would sit in its own aid queue and others' at the same weight 0)."""
+    its seats fill and empty."""
     if not supported:
         return frozenset()
     donors = set()
@@ -616,12 +620,21 @@ def _choose_donors(
         code = centre.code
         if code in surging:
             continue
-        if code in supported and code not in previous and not config.mutual_aid:
-            continue  # a routed centre keeps its role (and its helpers) while supported
         state = states[code]
         if code in previous or state.available - state.waiting > centre.min_free_seats:
             donors.add(code)
     return frozenset(donors)
+
+
+def _helped_donors(
+    donors: frozenset[str], supported: Mapping[str, Support], previous: OverflowState
+) -> frozenset[str]:
+    """Without mutual aid, the donors helped in their own queue: those supported now, and those
+    helped before while they still lend. Help stays once given (until the group ends or stands
+    down): taking it back when the donor's support ends would only re-add it at its next busy
+    minute, two QueueAdds per member for nothing."""
+    before = {loan.recipient for loan in previous.loans if loan.recipient in previous.donors}
+    return donors & (frozenset(supported) | before)
 
 
 def _lent_members(max_lend: int, members: tuple[str, ...]) -> tuple[str, ...]:

@@ -120,7 +120,7 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
     thresholds = {}
     for key, default in _POLICY_DEFAULTS.items():
         thresholds[key] = _number(policy, key, "[policy]", default)
-    mutual_aid = policy.get("mutual_aid", True)
+    mutual_aid = policy.get("mutual_aid", False)
     if not isinstance(mutual_aid, bool):
         raise ScenarioError(f"[policy]: mutual_aid must be true or false, got {mutual_aid!r}")
     try:

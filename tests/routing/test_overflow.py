@@ -134,7 +134,7 @@ def test_lend_cap_is_respected() -> None:
 
 
 def test_mutual_aid_donors_lend_into_each_others_own_queues() -> None:
-    plan = tick(config(), surged(calm()), OverflowState(), 0.0)
+    plan = tick(config(mutual_aid=True), surged(calm()), OverflowState(), 0.0)
     queues = {(loan.donor, loan.recipient): loan.queue for loan in plan.state.loans}
     assert queues[(CITY, NEIGHBOUR)] == "q110-370881"  # a donor's own queue: weight 10
     assert queues[(NEIGHBOUR, CITY)] == "q110-370800"
@@ -198,7 +198,7 @@ def test_hysteresis_holds_support_until_low_for_hold_s() -> None:
 
 
 def test_a_supported_centre_with_seats_free_again_lends_instead_of_being_routed() -> None:
-    cfg = config()
+    cfg = config(mutual_aid=True)
     first = tick(cfg, surged(calm()), OverflowState(), 0.0)
     assert SURGED in first.state.routed
     eased = {**calm(), SURGED: state(SURGED, busy=2, load=0.6)}
@@ -362,7 +362,7 @@ def test_aid_queues_only_lends_just_into_the_swamped_centres_aid_queue() -> None
     lent = sum(len(members) for members in plan.state.lent.values())
     assert {loan.queue for loan in plan.state.loans} == {"q110-aid-370883"}
     assert len(plan.state.loans) == lent == 4 + 3 + 1  # one QueueAdd per lent member
-    mutual = tick(config(), surged(calm()), OverflowState(), 0.0)
+    mutual = tick(config(mutual_aid=True), surged(calm()), OverflowState(), 0.0)
     assert len(mutual.state.loans) > 2 * len(plan.state.loans)
 
 
@@ -384,10 +384,27 @@ def test_aid_queues_only_helps_a_donor_at_its_first_caller_waiting() -> None:
     }
 
 
-def test_aid_queues_only_a_routed_centre_keeps_its_role_while_supported() -> None:
+def test_aid_queues_only_a_supported_centre_with_seats_free_again_lends_too() -> None:
     cfg = config(mutual_aid=False)
     prev = tick(cfg, surged(calm()), OverflowState(), 0.0).state
     eased = {**calm(), SURGED: state(SURGED, busy=1, load=0.6)}
     plan = tick(cfg, eased, prev, 1.0)
-    assert plan.actions == ()  # no role change: no QueueRemove/QueueAdd churn
-    assert SURGED in plan.state.routed and SURGED not in plan.state.donors
+    assert SURGED in plan.state.donors and SURGED in plan.state.supported
+    # Still supported, so still helped — now in its own queue, where its new calls go again.
+    moved = {a.loan.queue for a in plan.actions if isinstance(a, LendMember)}
+    assert moved == {"q110-370883"}
+    assert {loan.queue for loan in plan.state.loans} == {"q110-370883"}  # nobody else needs it
+
+
+def test_aid_queues_only_help_once_given_stays_while_the_group_lasts() -> None:
+    cfg = config(mutual_aid=False, hold_s=5.0)
+    prev = tick(cfg, surged(calm()), OverflowState(), 0.0).state
+    busy = {**surged(calm()), NEIGHBOUR: state(NEIGHBOUR, busy=3, waiting=1, wait_s=1)}
+    prev = tick(cfg, busy, prev, 1.0).state
+    helpers = {loan for loan in prev.loans if loan.queue == "q110-370881"}
+    assert helpers
+    for now in range(2, 20):  # the neighbour calms down; 370883 stays swamped
+        plan = tick(cfg, surged(calm()), prev, float(now))
+        assert not any(isinstance(a, ReturnMember) and a.loan in helpers for a in plan.actions)
+        prev = plan.state
+    assert NEIGHBOUR not in prev.supported and helpers <= prev.loans

@@ -116,9 +116,9 @@ def test_all_counties_surging_the_bridge_stands_down_and_is_no_worse_overall() -
 
 def test_lending_only_into_aid_queues_is_a_scenario_setting() -> None:
     text = JINING.read_text(encoding="utf-8")
-    assert "mutual_aid = true" in text
-    sc = scenario_from_toml(text.replace("mutual_aid = true", "mutual_aid = false"), "aid.toml")
-    assert sc.overflow.mutual_aid is False
+    assert "mutual_aid = false" in text
+    sc = scenario_from_toml(text.replace("mutual_aid = false", "mutual_aid = true"), "aid.toml")
+    assert sc.overflow.mutual_aid is True
     assert simulate(sc, "bridge", 7, 3) != simulate(load(JINING), "bridge", 7, 3)
 
 
