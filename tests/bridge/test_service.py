@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -453,3 +454,78 @@ async def test_reload_over_http_reports_a_bad_file(
     assert body["reloaded"] is False
     assert body["error"].startswith(f"{path}: ")
     assert service.settings is settings
+
+
+def _start_pbxsim(folder: str, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "bridge.cli", "pbxsim", "--config", str(REPO / folder)),
+            *("--ami-host", "127.0.0.1", "--ami-port", str(port)),
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[str]) -> None:
+    for _ in range(1000):
+        assert process.poll() is None, process.communicate()[1]
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        subprocess.run(["sleep", "0.02"], check=True)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def test_run_command_logs_in_to_both_pbxs(tmp_path: Path, redis_server: RedisServer) -> None:
+    """`hotline-bridge run` as an administrator starts it (uvloop and all), against the two
+    emulated PBXs of the shipped Asterisk configs: both AMI sessions come up."""
+    ports = {"pbx-12345": free_port(), "pbx-110": free_port()}
+    pbxs = [_start_pbxsim(f"config/asterisk/{name}", port) for name, port in ports.items()]
+    replace = {
+        f'ami_host = "{name}.hotline.internal"\nami_port = 5038': (
+            f'ami_host = "127.0.0.1"\nami_port = {port}'
+        )
+        for name, port in ports.items()
+    }
+    path = deployment(tmp_path, redis_server.url, **replace)
+    http_port = load_settings(path).http.port
+    secrets = {"HOTLINE_AMI_SECRET_PBX12345": "change-me", "HOTLINE_AMI_SECRET_PBX110": "change-me"}
+    env = {**os.environ, **TOKEN_ENV, **secrets, "PYTHONPATH": str(REPO)}
+    bridge = None
+    try:
+        for process, port in zip(pbxs, ports.values(), strict=True):
+            _wait_for_port(port, process)
+        bridge = subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli", "run", "--config", str(path)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        components: dict[str, Any] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert bridge.poll() is None, bridge.communicate()[1]
+            try:
+                components = _get_json(f"http://127.0.0.1:{http_port}/health")["components"]
+            except OSError:
+                components = {}
+            if all(components.get(f"ami:{name}", {}).get("status") == "ok" for name in ports):
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        else:
+            raise AssertionError(f"AMI never came up: {components}")
+        bridge.send_signal(signal.SIGTERM)
+        _, stderr = bridge.communicate(timeout=30)
+        assert bridge.returncode == 0, stderr
+        assert "AMI login failed" not in stderr
+    finally:
+        for process in [*pbxs, *([bridge] if bridge else [])]:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
