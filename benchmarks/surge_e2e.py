@@ -62,6 +62,8 @@ from telephony.ami.events import (
     GenericEvent,
     Newchannel,
     QueueCallerJoin,
+    QueueMemberAdded,
+    QueueMemberRemoved,
 )
 from telephony.pbxsim import EmulatedPBX
 from telephony.pbxsim.pbxconfig import load_pbx_config
@@ -80,6 +82,8 @@ SCENARIO = ROOT / "config" / "scenarios" / "jining-surge.toml"
 PHONES = "hb-e2e-phones"
 MANAGER_USER = "hotline-bridge"
 _DRIVER_EVENTS = (
+    "QueueMemberAdded",
+    "QueueMemberRemoved",
     "Newchannel",
     "QueueCallerJoin",
     "AgentCalled",
@@ -171,6 +175,10 @@ class Outcomes:
     released_where: dict[str, int] = field(default_factory=dict)
     to_queue_s: list[float] = field(default_factory=list)  # arrival -> first queue join
     ring_s: list[float] = field(default_factory=list)  # member called -> caller connected
+    # Window callers answered by their own centre's seats or by lent ones, per centre.
+    answered_by: dict[str, dict[str, int]] = field(default_factory=dict)
+    first_loan_s: float | None = None  # surge onset -> first member added to a surged queue
+    loans_at_onset: int | None = None  # members lent into the surged centres' queues then
 
     def latency(self) -> dict[str, float]:
         """Arrival to first queue join (the dialplan and the route-110 AGI step), emulated
@@ -203,6 +211,9 @@ class Outcomes:
             "released_where": dict(sorted(self.released_where.items())),
             "to_queue_s": self.latency(),
             "ring_s": round(sum(self.ring_s) / len(self.ring_s), 2) if self.ring_s else 0.0,
+            "surged_answered_by": {c: self.answered_by.get(c, {}) for c in sorted(surged)},
+            "first_loan_s": self.first_loan_s,
+            "loans_at_onset": self.loans_at_onset,
         }
 
 
@@ -212,6 +223,18 @@ def _quantile(ordered: list[float], q: float) -> float:
 
 def _rate(released: int, offered: int) -> float:
     return released / offered if offered else 0.0
+
+
+_SEAT = re.compile(r"110-(city|\d{6})-\d+@")
+_QUEUE_CENTRE = re.compile(r"^q110-(?:aid-)?(city|\d{6})$")
+
+
+def centre_of(name: str, pattern: re.Pattern[str]) -> str:
+    """The district code in a seat's interface or a queue's name ("" if none)."""
+    found = pattern.search(name)
+    if found is None:
+        return ""
+    return CITY_CODE if found.group(1) == "city" else found.group(1)
 
 
 class SurgeDriver:
@@ -224,9 +247,13 @@ class SurgeDriver:
         window: tuple[float, float],
         events_log: TextIO | None = None,
         patience_from: str = "queue",
+        surge_onsets: dict[str, float] | None = None,
     ):
         self.client = client
         self.patience_from = patience_from
+        self.surge_onsets = surge_onsets or {}  # surged district -> onset, emulated seconds
+        self._lent_in: set[tuple[str, str]] = set()  # (queue, member) lent into surged queues
+        self._onset_timer: asyncio.TimerHandle | None = None
         self.time_scale = time_scale
         self.window = window
         self.outcomes = Outcomes()
@@ -244,6 +271,10 @@ class SurgeDriver:
 
     async def play(self, calls: list[PlannedCall], code_of: dict[str, str]) -> None:
         self._started = time.monotonic()
+        if self.surge_onsets:
+            onset = min(self.surge_onsets.values())
+            loop = asyncio.get_running_loop()
+            self._onset_timer = loop.call_later(onset / self.time_scale, self._surge_begins)
         for number, planned in enumerate(calls, start=1):
             delay = planned.arrival / self.time_scale - (time.monotonic() - self._started)
             if delay > 0:
@@ -267,6 +298,8 @@ class SurgeDriver:
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
+        if self._onset_timer is not None:
+            self._onset_timer.cancel()
         for citizen in self.citizens.values():
             for timer in citizen.timers:
                 timer.cancel()
@@ -317,6 +350,23 @@ class SurgeDriver:
             }
             self.events_log.write(json.dumps(record) + "\n")
 
+    def _loaned(self, event: QueueMemberAdded | QueueMemberRemoved) -> None:
+        """Members lent into a surged centre's queues: how many when its surge began (loans
+        from earlier episodes may still stand) and when the first one came after that."""
+        onset = self.surge_onsets.get(centre_of(event.queue, _QUEUE_CENTRE))
+        if onset is None:
+            return
+        loan = (event.queue, event.interface)
+        if isinstance(event, QueueMemberRemoved):
+            self._lent_in.discard(loan)
+            return
+        self._lent_in.add(loan)
+        if self.outcomes.first_loan_s is None and self.now() >= onset:
+            self.outcomes.first_loan_s = round(self.now() - onset, 2)
+
+    def _surge_begins(self) -> None:
+        self.outcomes.loans_at_onset = len(self._lent_in)
+
     def _joined(self, citizen: Citizen | None) -> None:
         """A citizen's first queue: by default their patience runs from here, as early
         release counts callers who give up waiting in a queue (the simulation's callers
@@ -362,7 +412,9 @@ class SurgeDriver:
         self.events_log.write(json.dumps({"t": round(self.now(), 2), **keep}) + "\n")
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, Newchannel):
+        if isinstance(event, QueueMemberAdded | QueueMemberRemoved):
+            self._loaned(event)
+        elif isinstance(event, Newchannel):
             citizen = self._by_id.get(event.uniqueid)
             if citizen is not None:
                 citizen.channel = event.channel
@@ -379,10 +431,19 @@ class SurgeDriver:
                 return
             citizen.answered = True
             self.outcomes.ring_s.append(self.now() - citizen.rung_at)
+            if self.window[0] <= citizen.arrived < self.window[1]:
+                whose = "own" if centre_of(event.interface, _SEAT) == citizen.code else "lent"
+                counts = self.outcomes.answered_by.setdefault(citizen.code, {})
+                counts[whose] = counts.get(whose, 0) + 1
             for timer in citizen.timers:
                 timer.cancel()
             citizen.timers.clear()
             self._later(citizen, citizen.planned.handle_time, self._hang_up)
+
+
+_SIMULATED_FIGURES = frozenset(
+    {"surged_rate", "overall_rate", "worst_other_rate", "centre_rates", "offered", "early_released"}
+)
 
 
 @dataclass(frozen=True)
@@ -453,9 +514,7 @@ def simulate_with_overheads(
                 totals.offered[code] = totals.offered.get(code, 0) + offered
                 totals.released[code] = totals.released.get(code, 0) + released
         rates = totals.rates(codes, scenario.surged_codes)
-        figures[policy] = {
-            k: v for k, v in rates.items() if k not in ("released_where", "to_queue_s", "ring_s")
-        }
+        figures[policy] = {k: v for k, v in rates.items() if k in _SIMULATED_FIGURES}
     return figures
 
 
@@ -523,7 +582,8 @@ async def run_once(
         calls, code_of = traffic_plan(scenario, warmup_s, seed)
         window = (warmup_s, warmup_s + scenario.window_s)
         events_log = events_path.open("w", encoding="utf-8") if events_path else None
-        driver = SurgeDriver(driver_client, time_scale, window, events_log, patience_from)
+        onsets = {s.code: warmup_s + s.start_s for s in scenario.surges}
+        driver = SurgeDriver(driver_client, time_scale, window, events_log, patience_from, onsets)
         await driver.play(calls, code_of)
         await driver.settle(limit_s=600 / time_scale)
         await driver.stop()
@@ -722,6 +782,9 @@ def main(argv: list[str]) -> int:
             )
         print(
             f"  {p} emulated: released {emulated[p]['released_where']}, arrival to queue "
-            f"(emulated s) {emulated[p]['to_queue_s']}"
+            f"(emulated s) {emulated[p]['to_queue_s']}, ring {emulated[p]['ring_s']} s, "
+            f"surged callers answered by {emulated[p]['surged_answered_by']}, "
+            f"{emulated[p]['loans_at_onset']} members lent to them when the surge began, "
+            f"the next {emulated[p]['first_loan_s']} s later"
         )
     return 0

@@ -10,7 +10,13 @@ from benchmarks.surge_e2e import SCENARIO, PbxOverheads, SurgeDriver, simulate_w
 from bridge.overflow.config import load_scenario
 from routing.simulation.engine import PolicyName, simulate
 from telephony.ami.client import AMIClient
-from telephony.ami.events import AgentCalled, AgentConnect, Event, QueueCallerJoin
+from telephony.ami.events import (
+    AgentCalled,
+    AgentConnect,
+    Event,
+    QueueCallerJoin,
+    QueueMemberAdded,
+)
 from telephony.pbxsim.traffic import PlannedCall
 
 SCALE = 1000.0  # emulated seconds per wall second: a 5 s patience is 5 ms here
@@ -95,3 +101,20 @@ def test_ring_time_and_wrapup_cost_callers_even_when_seats_are_plenty() -> None:
     # Callers whose patience ends while a member rings (exponential patience, mean 60 s:
     # about 3 % have less than 2 s) are early releases the instant-answer model never has.
     assert rates[0] < 0.01 < rates[1] < rates[2]
+
+
+async def test_lent_answers_and_the_first_loan_after_the_surge_are_counted() -> None:
+    client = AMIClient("127.0.0.1", 1, "nobody", "nothing")
+    driver = SurgeDriver(client, SCALE, (0.0, 3600.0), surge_onsets={"370883": 0.0})
+    await driver.play([_call("by-own"), _call("by-lent")], {"370883": "370883"})
+    await _emulated_sleep(1.0)  # the surge has begun (emulated second 0): nothing lent yet
+    for caller, seat in (("by-own", "110-370883-01"), ("by-lent", "110-370811-02")):
+        driver._on_event(_event(QueueCallerJoin, caller, Position=1))
+        driver._on_event(_event(AgentConnect, caller, Interface=f"Local/{seat}@phones/n"))
+    added = {"Event": "QueueMemberAdded", "Queue": "q110-aid-370883"}
+    driver._on_event(QueueMemberAdded.model_validate({**added, "Interface": "Local/x@phones/n"}))
+    await driver.stop()
+    figures = driver.outcomes.rates(["370883"], ["370883"])
+    assert figures["surged_answered_by"] == {"370883": {"own": 1, "lent": 1}}
+    assert figures["first_loan_s"] is not None and figures["first_loan_s"] >= 0.0
+    assert figures["loans_at_onset"] == 0
