@@ -134,7 +134,7 @@ class TransferService:
         ticket, problem = await self._create_and_check(draft, request_id, order, plan)
         if not ticket.created:
             return TransferStarted(ticket.ticket, plan, mode, created=False)
-        ticket_id = ticket.ticket.id
+        ticket_id = ticket.ticket_id  # not .ticket: that builds the whole model
         if problem:
             await self._refuse(ticket_id, order.agent, problem)
         record = self._record(ticket_id, mode, link, caller, order, plan)
@@ -147,7 +147,7 @@ class TransferService:
             await self._abandon(record, order.agent, problem)
         # After the move, not before: the caller need not wait for it (the ticket is safe in
         # Redis already), and its reply costs the event loop a full ticket to parse.
-        started = await self._transferring(record, order.agent, plan, ticket.ticket)
+        started = await self._transferring(record, order.agent, plan, ticket)
         return TransferStarted(started, plan, mode, created=True)
 
     # --- steps --------------------------------------------------------------------------
@@ -347,7 +347,7 @@ class TransferService:
         return {"Channel": record.caller_channel, "Variable": name, "Value": value}
 
     async def _transferring(
-        self, record: InFlight, agent: str, plan: TransferPlan, created: Ticket
+        self, record: InFlight, agent: str, plan: TransferPlan, created: CreateResult
     ) -> Ticket:
         """Ticket -> transferring, only from created: the outcome may have overtaken it
         (queued, or transfer_failed when a trunk failed at once) and must not be undone.
@@ -363,9 +363,9 @@ class TransferService:
                 only_from=frozenset({TicketStatus.CREATED}),
             )
         except IllegalTransition:
-            return await self._current(record.ticket_id, created)
+            return await self._current(record.ticket_id, created.ticket)
         except (RedisError, OSError):
-            return created
+            return created.ticket
 
     async def _current(self, ticket_id: str, fallback: Ticket) -> Ticket:
         try:
