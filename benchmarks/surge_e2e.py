@@ -4,14 +4,18 @@ beside the simulation's for the same scenario (issue 7, item 4).
 
     python -m benchmarks surge_e2e [--scenario FILE] [--seed N] [--time-scale X]
         [--warmup S] [--policy bridge|isolated|both] [--replications N] [--json]
+        [--patience-from queue|arrival] [--events PREFIX]
 
 Every centre's seats are the shipped config/asterisk/pbx-110 queues; the emulator rings only
 Local/ members, so each `PJSIP/<seat>` becomes `Local/<seat>@hb-e2e-phones/n`, a phone that
-rings for a second and answers. A citizen is `Originate Local/110<code>@hb-queue` holding a
+rings for a second and answers. A citizen is `Originate Local/110<code>@from-pstn` holding a
 Wait(); when their patience runs out unanswered they hang up (an early release, counted here by
-the driver from the plan's own patience, so a caller withdrawn to an aid queue is one call);
-when the call-taker's handle time ends the citizen hangs up. Rates: early releases / calls that
-arrived in the window (after the warm-up), as in the simulation.
+the driver from the plan's own patience, which starts when they first join a queue, so a
+caller withdrawn to an aid queue is one call); when the call-taker's handle time ends the
+citizen hangs up. Rates: early releases / calls that arrived in the window (after the warm-up),
+as in the simulation. The simulation runs twice: as it is, and with the PBX's per-call
+overheads this run measured (ring time, app_queue's turn check, the queues' wrapuptime), which
+it does not model yet (docs/overflow.md, "How faithful").
 """
 
 from __future__ import annotations
