@@ -189,6 +189,12 @@ async def _asterisk(conn: Connection, count: int, in_flight: int) -> None:
     started = time.perf_counter()
     latencies = await asyncio.gather(*(one(n) for n in range(count)))
     conn.send((list(latencies), time.perf_counter() - started))
+    # Stay up until the bridge has logged off: its AMI clients close first, so neither side
+    # sees the other vanish (no reconnect attempts, no cancelled server tasks at exit).
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    for server in servers:
+        server.close()
+        await server.wait_closed()
 
 
 def asterisk_process(conn: Connection, count: int, in_flight: int) -> None:
@@ -267,6 +273,7 @@ async def _bridge(
         await stack.close()
         for client in clients:
             await client.close()
+        conn.send("closed")
         await redis.aclose()
         server.stop()
     return latencies, elapsed, cpu_ms, redis_ms
