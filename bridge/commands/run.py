@@ -140,9 +140,10 @@ def fastagi_component(settings: Settings, routes: AgiRoutes) -> CallbackComponen
     )
 
 
-def build_service(settings: Settings, config_file: str) -> Service:
-    """The service with every component this build has, in start order."""
-    service = Service(settings, config_file)
+def build_service(settings: Settings, config_file: str, *, settle_gc: bool = False) -> Service:
+    """The service with every component this build has, in start order; `settle_gc` when it
+    is the whole process (`hotline-bridge run`), not a guest in a test or the demo."""
+    service = Service(settings, config_file, settle_gc=settle_gc)
     service.add(RedisComponent(settings.redis))
     for pbx in settings.pbx:
         service.add(AmiComponent(pbx))
@@ -170,7 +171,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     configure_logging(settings.logging.level, timezone=settings.timezone)
     try:
-        service = build_service(settings, str(path))
+        service = build_service(settings, str(path), settle_gc=True)
     except IvrConfigError as exc:  # ivr.toml beside the settings file
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
