@@ -404,7 +404,11 @@ class LiveModel:
         return queue
 
     def _on_caller_join(self, event: QueueCallerJoin) -> None:
-        self._queue(event.queue).callers[event.uniqueid] = QueueCaller.of(event, self.clock())
+        callers = self._queue(event.queue).callers
+        for caller in callers.values():  # a caller of higher QUEUE_PRIO joins ahead of them
+            if caller.position >= event.position:
+                caller.position += 1
+        callers[event.uniqueid] = QueueCaller.of(event, self.clock())
 
     def _on_caller_gone(self, event: QueueCallerLeave | QueueCallerAbandon) -> None:
         queue = self.queues.get(event.queue)

@@ -211,3 +211,27 @@ def test_trace_04_redirect_moves_the_caller_to_the_city_agent() -> None:
     assert second is not None and second.name == caller
     assert model.talking_to("Local/agent141@agents/n") is None
     assert model.waiting("q110-city") == []
+
+
+def _caller_join(queue: str, uniqueid: str, position: int) -> Event:
+    text = (
+        f"Event: QueueCallerJoin\r\nPrivilege: agent,all\r\nChannel: Local/c{uniqueid}@x-1;1\r\n"
+        f"Uniqueid: {uniqueid}\r\nQueue: {queue}\r\nPosition: {position}\r\n"
+        f"Count: {position}\r\n\r\n"
+    )
+    (message,) = AMIParser().feed(text.encode())
+    return to_event(message)
+
+
+def test_a_caller_joining_ahead_moves_the_others_down() -> None:
+    """QUEUE_PRIO: Asterisk places a higher-priority caller ahead (Position 1), everyone
+    behind moves down one place."""
+    model = LiveModel(Clock())
+    for uniqueid, position in (("1.1", 1), ("1.2", 2), ("1.3", 1), ("1.4", 4)):
+        model.apply(_caller_join("q12345", uniqueid, position))
+    assert [(c.uniqueid, c.position) for c in model.waiting("q12345")] == [
+        ("1.3", 1),
+        ("1.1", 2),
+        ("1.2", 3),
+        ("1.4", 4),
+    ]
