@@ -4,6 +4,9 @@ checked over AMI. (The byte-level fidelity of trace 16 is not reached yet: see d
 from __future__ import annotations
 
 import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 from telephony.pbxsim import EmulatedPBX
 from telephony.pbxsim.trunk import IaxNetwork
@@ -11,6 +14,7 @@ from tests.pbxsim.fidelity import split_server_bytes
 from tests.traces import LAB_CONFIG
 
 TIME_SCALE = 20.0
+POLL = 0.01
 
 
 class Listener:
@@ -113,3 +117,87 @@ async def test_an_unanswered_caller_is_answered_when_the_far_end_answers() -> No
         near.close()
         await pbx12345.stop()
         await pbx110.stop()
+
+
+async def _call_ended_by_far_agent(config: Path) -> list[dict[str, str]]:
+    """Hand a citizen over the trunk with `config`'s [trunk] dialplan, hang the far 110
+    agent up once it answered, and return the 12345 side's events on the dialling ;1 (the
+    Originate's Context/Exten run on the Local pair's ;1)."""
+    network = IaxNetwork()
+    pbx12345 = EmulatedPBX.from_config_dir(
+        config, name="lab", time_scale=TIME_SCALE, iax_network=network
+    )
+    pbx110 = EmulatedPBX.from_config_dir(
+        LAB_CONFIG / "pbx-2", name="lab2", time_scale=TIME_SCALE, iax_network=network
+    )
+    await pbx12345.start()
+    await pbx110.start()
+    near, far = Listener(), Listener()
+    try:
+        await near.connect(pbx12345.ami_port)
+        await far.connect(pbx110.ami_port)
+        near.send(
+            "Action: Originate\nChannel: Local/caller@callers\nContext: trunk\n"
+            'Exten: to110\nPriority: 1\nCallerID: "Citizen 18" <13800000018>\nAsync: true\n'
+        )
+        await _until(lambda: far.events("AgentConnect"))
+        far.send("Action: Hangup\nChannel: /^Local\\/agent/\n")
+        await _until(lambda: _dialler_gone(near))
+        return [
+            e
+            for m in split_server_bytes(bytes(near.data))
+            if (e := dict(m.headers)).get("Channel", "").startswith("Local/caller@callers-")
+            and e["Channel"].endswith(";1")
+        ]
+    finally:
+        near.close()
+        far.close()
+        await pbx12345.stop()
+        await pbx110.stop()
+
+
+def _dialler_gone(listener: Listener) -> bool:
+    return any(
+        e["Channel"].startswith("Local/caller@callers-") and e["Channel"].endswith(";1")
+        for e in listener.events("Hangup")
+    )
+
+
+async def _until(condition: Callable[[], object], limit: float = 10.0) -> None:
+    """Poll `condition` (an event has arrived) for at most `limit` seconds of real time."""
+    for _ in range(int(limit / POLL)):
+        if condition():
+            return
+        await asyncio.sleep(POLL)
+    raise AssertionError(f"the awaited event did not come within {limit} s")
+
+
+def _dialplan_steps(events: list[dict[str, str]]) -> list[str]:
+    return [e["AppData"] for e in events if e.get("Event") == "Newexten"]
+
+
+async def test_an_answered_dial_ending_at_the_far_end_hangs_the_caller_up() -> None:
+    """app_dial without `g`: when the far 110 agent hangs up, Dial() does not return to the
+    dialplan; the caller is hung up (normal clearing) and `[trunk]`'s NoOp after Dial never
+    runs. Unverified on real Asterisk: trace 16a ends by the near caller's hangup."""
+    events = await _call_ended_by_far_agent(LAB_CONFIG / "pbx-1")
+    steps = _dialplan_steps(events)
+    assert "IAX2/to110/110,30" in steps
+    assert not any(step.startswith("Dial DIALSTATUS") for step in steps), steps
+    hangup = [e for e in events if e.get("Event") == "Hangup"]
+    assert hangup and hangup[0]["Cause"] == "16", hangup
+
+
+async def test_with_the_g_option_the_caller_goes_on_after_the_far_end_hangs_up(
+    tmp_path: Path,
+) -> None:
+    """Dial(...,g): the caller goes on to the next priority, with DIALSTATUS=ANSWER."""
+    config = tmp_path / "pbx-1"
+    shutil.copytree(LAB_CONFIG / "pbx-1", config)
+    dialplan = config / "extensions.conf"
+    dialplan.chmod(0o644)
+    text = dialplan.read_text()
+    assert "Dial(IAX2/to110/110,30)" in text
+    dialplan.write_text(text.replace("Dial(IAX2/to110/110,30)", "Dial(IAX2/to110/110,30,g)"))
+    steps = _dialplan_steps(await _call_ended_by_far_agent(config))
+    assert "Dial DIALSTATUS=ANSWER" in steps, steps

@@ -146,6 +146,10 @@ def _check_queue(priority: Priority, config: PbxConfig, warnings: list[str]) -> 
             warnings.append(_dangling(priority, f"member gosub context [{gosub}] has no s,1"))
 
 
+# Dial options the trunk runs (trunk.py): `g` goes on in the dialplan after the far end hangs up.
+DIAL_OPTIONS = frozenset("g")
+
+
 def _check_dial(priority: Priority, config: PbxConfig, warnings: list[str]) -> None:
     try:
         call = parse_dial_args(priority.args)
@@ -160,8 +164,9 @@ def _check_dial(priority: Priority, config: PbxConfig, warnings: list[str]) -> N
         peer = resource.split("/")[0]
         if not _dynamic(peer) and peer not in config.iax.peers:
             warnings.append(_dangling(priority, f"no IAX2 peer [{peer}] in iax.conf"))
-    if call.options and not _dynamic(call.options):
-        raise _fail(priority, f"Dial options {call.options!r} are not supported")
+    unsupported = set(call.options) - DIAL_OPTIONS
+    if unsupported and not _dynamic(call.options):
+        raise _fail(priority, f"Dial options {''.join(sorted(unsupported))!r} are not supported")
 
 
 def _check_confbridge(priority: Priority, config: PbxConfig, warnings: list[str]) -> None:
