@@ -7,10 +7,11 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
+from telephony.pbxsim import dtmf
 from telephony.pbxsim.amiserver import ActionSpec, AMISession
 from telephony.pbxsim.amiwire import Action, Headers
 from telephony.pbxsim.applications import lookup
-from telephony.pbxsim.calls import deliver_dtmf, redirect
+from telephony.pbxsim.calls import redirect
 from telephony.pbxsim.channels import Channel, parse_caller_id
 from telephony.pbxsim.conference import list_item
 from telephony.pbxsim.originate import (
@@ -361,19 +362,13 @@ async def play_dtmf(pbx: EmulatedPBX, session: AMISession, action: Action) -> No
     if _is_true(action.get("Receive")):
         # Queued as received on this very channel: only the End, with no duration (09b).
         session.respond(action, "Success", "DTMF successfully queued")
-        channel.emit(
-            "DTMFEnd",
-            "dtmf",
-            [("Digit", digit), ("DurationMs", "0"), ("Direction", "Received")],
-        )
-        channel.dtmf_received(digit)
+        dtmf.receive(channel, digit, 0, begin=False)
         return
     # Sent on the channel: the action returns after the tone's duration, and the digit
-    # arrives on the other half of a Local pair.
+    # arrives on the other half of a Local pair (or the far end of a trunk call).
     await pbx.clock.sleep(duration / 1000)
     session.respond(action, "Success", "DTMF successfully queued")
-    if channel.peer is not None and not channel.peer.gone:
-        deliver_dtmf(channel.peer, digit, duration)
+    dtmf.send(channel, digit, duration)
 
 
 async def redirect_action(pbx: EmulatedPBX, session: AMISession, action: Action) -> None:

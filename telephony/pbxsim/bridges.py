@@ -16,6 +16,9 @@ TRANSFER_MARKS = ("BLINDTRANSFER", "ATTENDEDTRANSFER")
 
 
 class Bridge:
+    # A basic bridge passes DTMF between its two channels (ConfBridge rooms do not).
+    passes_dtmf = True
+
     def __init__(self, pbx: EmulatedPBX, technology: str = "simple_bridge") -> None:
         self.pbx = pbx
         self.uniqueid = str(uuid.uuid4())

@@ -201,26 +201,6 @@ def _hand_hangup(channel: Channel, peer: Channel) -> None:
         finish(peer)
 
 
-def deliver_dtmf(channel: Channel, digit: str, duration_ms: int) -> None:
-    """A digit arriving on `channel` (Direction: Received)."""
-    begin: list[tuple[str, str]] = [("Digit", digit), ("Direction", "Received")]
-    channel.emit("DTMFBegin", "dtmf", begin)
-    if channel.in_answer_wait:
-        # Answer()'s wait for media reads the frame, ends, and puts the frame back at the
-        # head of the queue: the next application reads the Begin again, and the End is not
-        # published (trace 15).
-        channel.in_answer_wait = False
-        channel.wakeup.set()
-        channel.pending_dtmf_begin = digit
-        return
-    channel.emit(
-        "DTMFEnd",
-        "dtmf",
-        [("Digit", digit), ("DurationMs", str(duration_ms)), ("Direction", "Received")],
-    )
-    channel.dtmf_received(digit)
-
-
 def redirect(channel: Channel, context: str, exten: str, priority: int) -> None:
     """Send a channel elsewhere in the dialplan (AMI Redirect, ChannelRedirect())."""
     if not channel.pbx.dialplan.exists(context, exten, priority):

@@ -109,13 +109,6 @@ class Channel:
     # Digits received and not yet read by an application (WaitExten-like readers).
     digits: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
-    def dtmf_received(self, digit: str) -> None:
-        from telephony.pbxsim.features import feature_digit
-
-        self.digits.put_nowait(digit)
-        self.wakeup.set()
-        feature_digit(self, digit)
-
     # -- headers -------------------------------------------------------------------------
     def headers(self, prefix: str = "", variables: dict[str, str] | None = None) -> Headers:
         """The channel snapshot block; `variables` stands for a stale snapshot's values."""

@@ -24,6 +24,10 @@ class ConferenceBridge(Bridge):
     """A softmix bridge named after its conference; its announcer's `;2` half sits in it
     (counted in BridgeNumChannels) without ever publishing events."""
 
+    # app_confbridge's user profile `dtmf_passthrough` is off by default: a member's keys
+    # go to its menu only.
+    passes_dtmf = False
+
     def __init__(self, pbx: EmulatedPBX, name: str) -> None:
         self.name = name
         self.announcer_in = False  # the announcer joins right after the bridge is created

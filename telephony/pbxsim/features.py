@@ -19,21 +19,23 @@ if TYPE_CHECKING:
     from telephony.pbxsim.conf import ApplicationFeature
 
 
-def feature_digit(channel: Channel, digit: str) -> None:
+def feature_digit(channel: Channel, digit: str) -> str:
     """A digit ended on `channel`: a running attended transfer reads it, else it is collected
-    against the channel's armed features."""
+    against the channel's armed features. Returns the digits the bridge passes on: `digit`
+    when it starts no feature code, the collected digits when they stop matching any
+    (ast_bridge_channel_feature_digit), nothing while collecting or once a feature ran."""
     if channel.attended_transfer is not None:
         channel.attended_transfer.take_digit(digit)
-        return
+        return ""
     if channel.bridge is None:
-        return
+        return ""
     armed = _armed(channel)
     atxfer = channel.pbx.features.featuremap.get("atxfer", "")
     codes = [f.dtmf for f in armed] + ([atxfer] if atxfer else [])
-    if not codes:
-        return
-    channel.feature_digits += digit
-    typed = channel.feature_digits
+    typed = channel.feature_digits + digit
+    if not any(code.startswith(typed) for code in codes):
+        channel.feature_digits = ""
+        return typed
     matched = [f for f in armed if f.dtmf == typed]
     if matched:
         channel.feature_digits = ""
@@ -41,8 +43,9 @@ def feature_digit(channel: Channel, digit: str) -> None:
     elif typed == atxfer:
         channel.feature_digits = ""
         start_attended_transfer(channel)
-    elif not any(code.startswith(typed) for code in codes):
-        channel.feature_digits = ""
+    else:
+        channel.feature_digits = typed
+    return ""
 
 
 def _armed(channel: Channel) -> list[ApplicationFeature]:

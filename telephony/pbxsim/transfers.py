@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
+from telephony.pbxsim import dtmf
 from telephony.pbxsim.amiwire import Headers
 from telephony.pbxsim.bridges import Bridge
 from telephony.pbxsim.calls import LocalPair, finish, parse_local, run_until_hangup
@@ -48,10 +49,7 @@ async def _play_queued(channel: Channel, digits: str) -> None:
             await channel.pbx.clock.sleep(NUMBER_DIGIT_GAP if collecting else CODE_DIGIT_GAP)
         if channel.gone or channel.hangup_requested:
             return
-        channel.emit(
-            "DTMFEnd", "dtmf", [("Digit", digit), ("DurationMs", "0"), ("Direction", "Received")]
-        )
-        channel.dtmf_received(digit)
+        dtmf.receive(channel, digit, 0, begin=False)
 
 
 class AttendedTransfer:

@@ -10,49 +10,9 @@ from pathlib import Path
 import pytest
 
 from telephony.pbxsim import EmulatedPBX
-from tests.pbxsim.fidelity import split_server_bytes
+from tests.pbxsim.amiclient import Client
 
 TIME_SCALE = 20.0
-
-
-class Client:
-    """A logged-in AMI session that keeps every byte the PBX sends."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.writer: asyncio.StreamWriter | None = None
-        self.task: asyncio.Task[None] | None = None
-
-    async def connect(self, port: int) -> None:
-        reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
-        self.writer.write(b"Action: Login\r\nUsername: t\r\nSecret: t\r\n\r\n")
-
-        async def pump() -> None:
-            while chunk := await reader.read(65536):
-                self.data.extend(chunk)
-
-        self.task = asyncio.create_task(pump())
-
-    def send(self, text: str) -> None:
-        assert self.writer is not None
-        self.writer.write(text.replace("\n", "\r\n").encode() + b"\r\n")
-
-    def messages(self) -> list[dict[str, str]]:
-        return [dict(m.headers) for m in split_server_bytes(bytes(self.data))]
-
-    def events(self, name: str) -> list[dict[str, str]]:
-        return [m for m in self.messages() if m.get("Event") == name]
-
-    def reply(self, action_id: str) -> dict[str, str]:
-        replies = [m for m in self.messages() if m.get("ActionID") == action_id]
-        assert replies, f"no reply to {action_id}"
-        return replies[0]
-
-    def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-        if self.writer is not None:
-            self.writer.close()
 
 
 def _folder(tmp_path: Path) -> Path:

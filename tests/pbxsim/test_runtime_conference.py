@@ -10,7 +10,7 @@ import pytest
 
 from telephony.pbxsim import EmulatedPBX
 from telephony.pbxsim.conf import ConfigError
-from tests.pbxsim.test_runtime_actions import Client
+from tests.pbxsim.amiclient import Client
 
 TIME_SCALE = 20.0
 

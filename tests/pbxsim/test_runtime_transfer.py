@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from telephony.pbxsim import EmulatedPBX
-from tests.pbxsim.test_runtime_actions import Client
+from tests.pbxsim.amiclient import Client
 
 TIME_SCALE = 20.0
 
