@@ -413,8 +413,8 @@ def decide(
         _stand_down(config, load, previous, now) if supported else (False, None)
     )
     donors = _choose_donors(config, states, supported, surging, previous.donors)
-    # Routed centres (routing flag on) are helped through their aid queue. With mutual aid a
-    # supported centre that has seats to spare lends instead, and is helped in its own queue.
+    # Routed centres (routing flag on) are helped through their aid queue. A supported centre
+    # that has seats to spare lends instead (a donor), and is helped in its own queue.
     routed = frozenset(supported) - donors
     lent = (
         {}
@@ -468,24 +468,28 @@ def decide(
         if loans:
             actions.append(PauseLoans(donor, donor in paused, loans, figures(donor)))
 
-    # Notes repeat every tick while they hold (the bridge audits each new one): no live figures.
-    notes = []
-    if standing_down:
-        notes.append(
-            "standing down: every centre together has more calls than seats, lending would only "
-            f"spread the surge onto the donors; no loans until the system load stays under "
-            f"{config.resume_load} for {config.stand_down_hold_s:.0f} s"
-        )
-    elif supported and not any(lent.values()):
-        notes.append(
-            "no centre has seats to spare: supported centres keep their own seats only "
-            f"(supported: {', '.join(sorted(supported))}; "
-            f"surging: {', '.join(sorted(surging)) or '-'})"
-        )
     state = OverflowState(
         now, supported, surging, donors, routed, lent, wanted, paused, standing_down, calm_since
     )
-    return Plan(now=now, actions=tuple(actions), state=state, notes=tuple(notes))
+    return Plan(now=now, actions=tuple(actions), state=state, notes=_notes(config, state))
+
+
+def _notes(config: OverflowConfig, state: OverflowState) -> tuple[str, ...]:
+    """Why nobody lends, when nobody does. Notes repeat every tick while they hold (the bridge
+    audits each new one), so they carry no live figures."""
+    if state.standing_down:
+        return (
+            "standing down: every centre together has more calls than seats, lending would only "
+            f"spread the surge onto the donors; no loans until the system load stays under "
+            f"{config.resume_load} for {config.stand_down_hold_s:.0f} s",
+        )
+    if state.supported and not any(state.lent.values()):
+        return (
+            "no centre has seats to spare: supported centres keep their own seats only "
+            f"(supported: {', '.join(sorted(state.supported))}; "
+            f"surging: {', '.join(sorted(state.surging)) or '-'})",
+        )
+    return ()
 
 
 def holds_steady(
