@@ -44,6 +44,7 @@ class AMISession:
         remote = writer.get_extra_info("peername") or ("127.0.0.1", 0)
         self.local_address = f"IPV4/TCP/{local[0]}/{local[1]}"
         self.remote_address = f"IPV4/TCP/{remote[0]}/{remote[1]}"
+        self.remote_host = str(remote[0])
 
     # -- sending -------------------------------------------------------------------------
     def send(self, headers: Headers) -> None:
@@ -172,7 +173,10 @@ class AMISession:
     async def login(self, action: Action) -> None:
         username = action.get("Username") or ""
         user = self.pbx.config.users.get(username)
-        if user is None or user.secret != (action.get("Secret") or ""):
+        secret_ok = user is not None and user.secret == (action.get("Secret") or "")
+        if user is None or not secret_ok or not user.permits(self.remote_host):
+            # A client outside the user's deny/permit list fails like a wrong secret
+            # (manager.c authenticate()).
             # Asterisk sleeps a second before answering a failed login, then hangs up.
             await self.pbx.clock.sleep(1.0)
             self.respond(action, "Error", "Authentication failed")

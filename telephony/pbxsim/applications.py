@@ -245,6 +245,38 @@ async def wait(channel: Channel, data: str) -> None:
     await wait_for(channel, seconds)
 
 
+# app_senddtmf / ast_dtmf_stream: the default gap between digits, the pause a `w` makes, and
+# ast_senddigit's tone length when none is given.
+SENDDTMF_GAP_MS = 250
+SENDDTMF_PAUSE_MS = 500
+SENDDTMF_MIN_DURATION_MS = 100
+_DTMF_DIGITS = frozenset("0123456789*#ABCDabcd")
+
+
+async def send_dtmf(channel: Channel, data: str) -> None:
+    """SendDTMF(digits[,timeout_ms[,duration_ms[,channel]]]): each digit sent on the channel
+    (or the named one) after its tone's duration, `timeout_ms` apart; `w` pauses 500 ms. The
+    other end of the channel receives them (dtmf.send)."""
+    from telephony.pbxsim import dtmf
+
+    args = [a.strip() for a in split_args(data)] + ["", "", ""]
+    digits, gap_text, duration_text, target_name = args[:4]
+    gap = int(gap_text) if gap_text.isdigit() and int(gap_text) > 0 else SENDDTMF_GAP_MS
+    duration = max(int(duration_text) if duration_text.isdigit() else 0, SENDDTMF_MIN_DURATION_MS)
+    target = channel.pbx.find_channel(target_name) if target_name else channel
+    if target is None:
+        log.warning("SendDTMF(%s): no channel %s", data, target_name)
+        return
+    for index, digit in enumerate(digits):
+        if index:
+            await wait_for(channel, gap / 1000)
+        if digit in "wW":
+            await wait_for(channel, SENDDTMF_PAUSE_MS / 1000)
+        elif digit in _DTMF_DIGITS:
+            await wait_for(channel, duration / 1000)
+            dtmf.send(target, digit.upper(), duration)
+
+
 async def hangup(channel: Channel, data: str) -> None:
     if data.strip().isdigit():
         channel.cause = int(data)
@@ -341,6 +373,7 @@ APPLICATIONS: dict[str, Application] = {
     "return": return_,
     "channelredirect": channel_redirect,
     "gosub": gosub,
+    "senddtmf": send_dtmf,
 }
 
 

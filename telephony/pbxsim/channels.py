@@ -83,6 +83,7 @@ class Channel:
     left_by_key: bool = False  # its confbridge.conf menu's leave_conference key was pressed
     # Dynamic features: digits typed so far, and the feature application running.
     feature_digits: str = ""
+    feature_timer: asyncio.TimerHandle | None = None  # featuredigittimeout while collecting
     feature_task: asyncio.Task[None] | None = None
     feature_done: asyncio.Event = field(default_factory=asyncio.Event)
     # Running the dialplan (not an application started by Originate): a hangup request is

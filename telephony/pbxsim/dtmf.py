@@ -50,14 +50,21 @@ def _read(channel: Channel, digit: str, duration_ms: int, begin: bool) -> None:
     channel.digits.put_nowait(digit)
     channel.wakeup.set()
     passed = feature_digit(channel, digit)
-    peer = _bridged_peer(channel)
-    if peer is None or not passed:
-        return
     if passed == digit:
-        write(peer, digit, duration_ms, begin)
-    else:
-        for streamed in passed:
-            send(peer, streamed, STREAM_DURATION_MS)
+        peer = _bridged_peer(channel)
+        if peer is not None:
+            write(peer, digit, duration_ms, begin)
+    elif passed:
+        stream_to_peer(channel, passed)
+
+
+def stream_to_peer(channel: Channel, digits: str) -> None:
+    """Digits a feature held and then let go, played to the bridged peer as a stream
+    (bridge_channel_write_dtmf_stream: ast_senddigit on the peer, no Sent events)."""
+    peer = _bridged_peer(channel)
+    if peer is not None:
+        for digit in digits:
+            send(peer, digit, STREAM_DURATION_MS)
 
 
 def write(channel: Channel, digit: str, duration_ms: int, begin: bool = True) -> None:

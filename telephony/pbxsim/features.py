@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from telephony.pbxsim import dtmf
 from telephony.pbxsim.channels import Channel, HungUp
 from telephony.pbxsim.transfers import start_attended_transfer
 
@@ -19,11 +20,16 @@ if TYPE_CHECKING:
     from telephony.pbxsim.conf import ApplicationFeature
 
 
+# features.conf featuredigittimeout (ms): how long a half-typed feature code is held.
+DIGIT_TIMEOUT_MS = 1000
+
+
 def feature_digit(channel: Channel, digit: str) -> str:
     """A digit ended on `channel`: a running attended transfer reads it, else it is collected
     against the channel's armed features. Returns the digits the bridge passes on: `digit`
     when it starts no feature code, the collected digits when they stop matching any
-    (ast_bridge_channel_feature_digit), nothing while collecting or once a feature ran."""
+    (ast_bridge_channel_feature_digit), nothing while collecting (until featuredigittimeout)
+    or once a feature ran."""
     if channel.attended_transfer is not None:
         channel.attended_transfer.take_digit(digit)
         return ""
@@ -33,6 +39,7 @@ def feature_digit(channel: Channel, digit: str) -> str:
     atxfer = channel.pbx.features.featuremap.get("atxfer", "")
     codes = [f.dtmf for f in armed] + ([atxfer] if atxfer else [])
     typed = channel.feature_digits + digit
+    _stop_digit_timer(channel)
     if not any(code.startswith(typed) for code in codes):
         channel.feature_digits = ""
         return typed
@@ -45,7 +52,26 @@ def feature_digit(channel: Channel, digit: str) -> str:
         start_attended_transfer(channel)
     else:
         channel.feature_digits = typed
+        timeout = channel.pbx.features.timeouts.get("featuredigittimeout", DIGIT_TIMEOUT_MS)
+        channel.feature_timer = channel.pbx.clock.call_later(
+            timeout / 1000, lambda: _digits_timed_out(channel)
+        )
     return ""
+
+
+def _stop_digit_timer(channel: Channel) -> None:
+    if channel.feature_timer is not None:
+        channel.feature_timer.cancel()
+        channel.feature_timer = None
+
+
+def _digits_timed_out(channel: Channel) -> None:
+    """featuredigittimeout passed with a feature code half typed: the collected digits go
+    to the bridged peer after all (ast_bridge_channel_feature_digit with no digit)."""
+    channel.feature_timer = None
+    typed, channel.feature_digits = channel.feature_digits, ""
+    if typed and not channel.gone:
+        dtmf.stream_to_peer(channel, typed)
 
 
 def _armed(channel: Channel) -> list[ApplicationFeature]:

@@ -3,6 +3,7 @@ permission masks, channelvars, queues — taken from the config loader in `conf/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,12 +49,18 @@ def parse_permissions(text: str, where: str) -> int:
     return mask
 
 
+def _anyone(address: str) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class ManagerUser:
     name: str
     secret: str
     read: int
     write: int
+    # manager.conf deny/permit: whether a client at this address may log in as the user.
+    permits: Callable[[str], bool] = _anyone
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ def load_pbx_config(directory: Path) -> tuple[PBXConfig, conf.PbxConfig]:
             user.secret,
             _mask(user.read, str(user.where)),
             _mask(user.write, str(user.where)),
+            user.permits,
         )
         for name, user in manager.users.items()
     }

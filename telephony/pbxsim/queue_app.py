@@ -139,9 +139,16 @@ def _set_leave_times(channel: Channel, entry: QueueEntry) -> float:
 
 
 def _abandon(state: Queue, entry: QueueEntry, started: float) -> None:
-    channel = entry.channel
     if entry.music:
-        channel.emit("MusicOnHoldStop", "call")
+        entry.channel.emit("MusicOnHoldStop", "call")
+    _publish_abandon(state, entry)
+    _leave_abandoned(state, entry)
+
+
+def _publish_abandon(state: Queue, entry: QueueEntry) -> None:
+    """The leave times, ABANDONED and QueueCallerAbandon (a caller that hangs up or is
+    withdrawn, traces 03 and 11)."""
+    channel = entry.channel
     waited = _set_leave_times(channel, entry)
     channel.set_variable("ABANDONED", "TRUE")
     set_queue_vars(channel, state)
@@ -156,11 +163,14 @@ def _abandon(state: Queue, entry: QueueEntry, started: float) -> None:
             ("HoldTime", str(int(waited))),
         ],
     )
+
+
+def _leave_abandoned(state: Queue, entry: QueueEntry) -> None:
     state.abandoned += 1
-    set_queue_vars(channel, state)
+    set_queue_vars(entry.channel, state)
     position = entry.position
     _leave(state, entry)
-    channel.set_variable("QUEUEPOSITION", str(position))
+    entry.channel.set_variable("QUEUEPOSITION", str(position))
 
 
 async def _wait_for_member(state: Queue, entry: QueueEntry) -> Answered:
@@ -259,27 +269,11 @@ def _withdraw(state: Queue, entry: QueueEntry) -> None:
     """QueueWithdrawCaller: an abandon as far as the events go (trace 11), then
     QUEUESTATUS=WITHDRAW and QUEUE_WITHDRAW_INFO for the dialplan."""
     caller = entry.channel
-    waited = _set_leave_times(caller, entry)
-    caller.set_variable("ABANDONED", "TRUE")
-    set_queue_vars(caller, state)
-    caller.emit(
-        "QueueCallerAbandon",
-        "agent",
-        [
-            ("Queue", state.name),
-            ("Position", str(entry.position)),
-            ("OriginalPosition", str(entry.original_position)),
-            ("HoldTime", str(int(waited))),
-        ],
-    )
+    _publish_abandon(state, entry)
     caller.set_variable("QUEUE_WITHDRAW_INFO", entry.withdraw_info or "")
     if entry.music:
         caller.emit("MusicOnHoldStop", "call")
-    state.abandoned += 1
-    set_queue_vars(caller, state)
-    position = entry.position
-    _leave(state, entry)
-    caller.set_variable("QUEUEPOSITION", str(position))
+    _leave_abandoned(state, entry)
     caller.set_variable("QUEUESTATUS", "WITHDRAW")
     raise LeftQueue
 

@@ -188,6 +188,11 @@ def append(folder: Path, name: str, text: str) -> tuple[Path, int]:
             "Dial over PJSIP is not supported",
         ),
         ("extensions.conf", "[x]\nexten => 1,1,Dial(IAX2/to110/1,30,m)\n", "Dial options 'm'"),
+        (
+            "extensions.conf",
+            "[x]\nexten => 1,1,Dial(IAX2/to110/1&IAX2/to110/2)\n",
+            "Dial to several destinations at once",
+        ),
         ("extensions.conf", "[x]\nexten => 1,1,AGI(script.sh)\n", "only FastAGI"),
         ("queues.conf", "[q9]\nautopause = all\n", "autopause = 'all': expected yes or no"),
         (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from telephony.pbxsim import EmulatedPBX
-from tests.pbxsim.amiclient import Client
+from tests.pbxsim.amiclient import Client, until
 
 TIME_SCALE = 20.0
 
@@ -19,6 +19,8 @@ def _folder(tmp_path: Path) -> Path:
     (tmp_path / "manager.conf").write_text(
         "[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\nchannelvars = X\n\n"
         "[t]\nsecret = t\nread = all\nwrite = all\n"
+        "[remote]\nsecret = r\nread = all\nwrite = all\n"
+        "deny = 0.0.0.0/0.0.0.0\npermit = 10.0.0.0/255.0.0.0\n"
     )
     (tmp_path / "queues.conf").write_text(
         "[general]\n[q]\nstrategy = rrmemory\ntimeout = 15\n"
@@ -133,3 +135,18 @@ async def test_redirect_takes_a_waiting_caller_out_of_the_queue(
     if exten == "400":
         slow = [e["Channel"] for e in client.events("Hangup") if "slow@agents" in e["Channel"]]
         assert len(slow) == 2, "the ringing member's leg was not dropped"
+
+
+async def test_a_user_denied_from_the_client_address_cannot_log_in(pbx: EmulatedPBX) -> None:
+    """manager.conf deny/permit: [remote] may only log in from 10.0.0.0/8; from 127.0.0.1 the
+    right secret gets Asterisk's `Authentication failed` and the connection is closed."""
+    session = Client()
+    await session.connect(pbx.ami_port, "remote", "r")
+    try:
+        await until(lambda: session.task is not None and session.task.done(), "the close")
+        replies = [m for m in session.messages() if "Response" in m]
+        assert [(m["Response"], m["Message"]) for m in replies] == [
+            ("Error", "Authentication failed")
+        ]
+    finally:
+        session.close()

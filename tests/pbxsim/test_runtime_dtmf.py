@@ -136,3 +136,55 @@ async def test_the_far_agents_key_reaches_a_room_menu_over_the_trunk(tmp_path: P
             ("DTMFBegin", room_leg, "5", "Received"),
             ("DTMFEnd", room_leg, "5", "Received 100ms"),
         ]
+
+
+async def test_a_lone_feature_prefix_reaches_the_peer_after_featuredigittimeout() -> None:
+    """`*` alone starts linkage_transfer (*8) on the agent's ;1 and is held; when
+    featuredigittimeout (1000 ms by default) passes without another digit, it is streamed to
+    the caller after all."""
+    async with lab_pbx() as client:
+        caller, agent = await _answered_12345_call(client)
+        client.send(f"Action: PlayDTMF\nChannel: {_other_half(agent)}\nDigit: *\n")
+        far_half = _other_half(caller)
+        await until(lambda: any(d[1] == far_half for d in _dtmf(client)), "the held *")
+        assert [d for d in _dtmf(client) if d[1] != agent] == [
+            ("DTMFBegin", far_half, "*", "Received"),
+            ("DTMFEnd", far_half, "*", "Received 100ms"),
+        ]
+
+
+async def test_senddtmf_plays_its_digits_to_the_other_half(tmp_path: Path) -> None:
+    """SendDTMF(12w#,100,200) on a Local ;2: its ;1 receives 1, 2 and # with 200 ms tones
+    (the `w` is a pause); an invalid character is skipped, as ast_dtmf_stream does."""
+    (tmp_path / "manager.conf").write_text(
+        "[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\n\n"
+        "[t]\nsecret = t\nread = all\nwrite = all\n"
+    )
+    (tmp_path / "extensions.conf").write_text(
+        "[sender]\nexten => s,1,Answer()\n same => n,SendDTMF(12w#x,100,200)\n"
+        " same => n,Wait(600)\n"
+        "[listener]\nexten => s,1,Answer()\n same => n,Wait(600)\n"
+    )
+    pbx = EmulatedPBX.from_config_dir(tmp_path, time_scale=TIME_SCALE)
+    client = Client()
+    try:
+        await pbx.start()
+        await client.connect(pbx.ami_port)
+        client.send(
+            "Action: Originate\nChannel: Local/s@sender\nContext: listener\nExten: s\n"
+            "Priority: 1\nAsync: true\n"
+        )
+        await until(lambda: len(_dtmf(client)) == 6, "three digits")
+        received = {d[1] for d in _dtmf(client)}
+        assert len(received) == 1 and received.pop().endswith(";1")
+        assert [(d[0], d[2], d[3]) for d in _dtmf(client)] == [
+            ("DTMFBegin", "1", "Received"),
+            ("DTMFEnd", "1", "Received 200ms"),
+            ("DTMFBegin", "2", "Received"),
+            ("DTMFEnd", "2", "Received 200ms"),
+            ("DTMFBegin", "#", "Received"),
+            ("DTMFEnd", "#", "Received 200ms"),
+        ]
+    finally:
+        client.close()
+        await pbx.stop()

@@ -156,6 +156,9 @@ def _check_dial(priority: Priority, config: PbxConfig, warnings: list[str]) -> N
     except ArgumentError as error:
         warnings.append(_dangling(priority, str(error)))
         return
+    if len(call.targets) > 1:
+        # The trunk dials one destination (trunk.py); ringing several at once is not run.
+        raise _fail(priority, "Dial to several destinations at once is not supported")
     for tech, resource in call.targets:
         if _dynamic(tech):
             continue
