@@ -278,6 +278,27 @@ def _withdraw(state: Queue, entry: QueueEntry) -> None:
     raise LeftQueue
 
 
+def _member_headers(state: Queue, member: Member) -> Headers:
+    return [("Queue", state.name), ("Interface", member.interface), ("MemberName", member.name)]
+
+
+def _announce_ring(
+    state: Queue, caller: Channel, leg: Channel, member: Member, dial_string: str
+) -> None:
+    """AgentCalled and DialBegin as a member's leg starts ringing (trace 02)."""
+    pbx = caller.pbx
+    pbx.emit(
+        "AgentCalled",
+        "agent",
+        [*caller.headers(), *leg.headers("Dest"), *_member_headers(state, member)],
+    )
+    pbx.emit(
+        "DialBegin",
+        "call",
+        [*caller.headers(), *leg.headers("Dest"), ("DialString", dial_string)],
+    )
+
+
 async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | None:
     caller = entry.channel
     pbx = caller.pbx
@@ -325,17 +346,7 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
     two.set_caller_id(caller.cid_num, caller.cid_name)
     two.set_connected_line(one.cid_num, one.cid_name)
     pbx.emit("LocalBridge", "call", pair.local_bridge_headers())
-    member_headers = [
-        ("Queue", state.name),
-        ("Interface", member.interface),
-        ("MemberName", member.name),
-    ]
-    pbx.emit("AgentCalled", "agent", [*caller.headers(), *one.headers("Dest"), *member_headers])
-    pbx.emit(
-        "DialBegin",
-        "call",
-        [*caller.headers(), *one.headers("Dest"), ("DialString", member.interface)],
-    )
+    _announce_ring(state, caller, one, member, member.interface)
     ring_started = pbx.clock.now()
     pbx.spawn(run_until_hangup(two, lambda: _run_member_dialplan(two)))
     done = await _ring_ends(state, caller, pair.outcome)
@@ -379,17 +390,7 @@ async def _ring_phone(
     call = PhoneCall(pbx, endpoint, caller)
     one = call.one
     member.ringing = True
-    member_headers = [
-        ("Queue", state.name),
-        ("Interface", member.interface),
-        ("MemberName", member.name),
-    ]
-    pbx.emit("AgentCalled", "agent", [*caller.headers(), *one.headers("Dest"), *member_headers])
-    pbx.emit(
-        "DialBegin",
-        "call",
-        [*caller.headers(), *one.headers("Dest"), ("DialString", endpoint)],
-    )
+    _announce_ring(state, caller, one, member, endpoint)
     ring_started = pbx.clock.now()
     pbx.spawn(call.run())
     done = await _ring_ends(state, caller, call.outcome)
@@ -432,11 +433,7 @@ def _ring_result(
         return Answered(member, one, ring_started)
     # Caller gone or redirected, member busy or no answer in time: drop the member's leg.
     pbx = caller.pbx
-    member_headers = [
-        ("Queue", state.name),
-        ("Interface", member.interface),
-        ("MemberName", member.name),
-    ]
+    member_headers = _member_headers(state, member)
     one.cause = CAUSE_NORMAL if leaving else 0
     finish(one)
     if not ended_in_time:
@@ -652,11 +649,7 @@ async def _connect(
         from telephony.pbxsim.applications import run_gosub
 
         await run_gosub(one, member_gosub)
-    member_headers = [
-        ("Queue", state.name),
-        ("Interface", member.interface),
-        ("MemberName", member.name),
-    ]
+    member_headers = _member_headers(state, member)
     pbx.emit(
         "AgentConnect",
         "agent",

@@ -66,6 +66,22 @@ async def until(condition: Callable[[], object], what: str, limit: float = 10.0)
 
 
 @contextlib.asynccontextmanager
+async def running_pbx(
+    folder: Path, time_scale: float, username: str = "t", secret: str = "t"
+) -> AsyncIterator[tuple[EmulatedPBX, Client]]:
+    """The PBX of `folder`, started, with a client logged in as `username`."""
+    pbx = EmulatedPBX.from_config_dir(folder, time_scale=time_scale)
+    client = Client()
+    try:
+        await pbx.start()
+        await client.connect(pbx.ami_port, username, secret)
+        yield pbx, client
+    finally:
+        client.close()
+        await pbx.stop()
+
+
+@contextlib.asynccontextmanager
 async def two_lab_pbxs(
     time_scale: float, near_config: Path = LAB_CONFIG / "pbx-1"
 ) -> AsyncIterator[tuple[Client, Client]]:

@@ -10,7 +10,7 @@ import pytest
 
 from telephony.pbxsim import EmulatedPBX
 from telephony.pbxsim.conf import ConfigError
-from tests.pbxsim.amiclient import Client
+from tests.pbxsim.amiclient import Client, running_pbx
 
 TIME_SCALE = 20.0
 
@@ -54,11 +54,7 @@ async def _press(client: Client, phone: str, digits: str) -> None:
 
 
 async def test_a_menu_key_runs_its_dialplan_and_the_member_stays(tmp_path: Path) -> None:
-    pbx = EmulatedPBX.from_config_dir(_folder(tmp_path), time_scale=TIME_SCALE)
-    await pbx.start()
-    client = Client()
-    try:
-        await client.connect(pbx.ami_port)
+    async with running_pbx(_folder(tmp_path), TIME_SCALE) as (pbx, client):
         member, phone = await _member(client)
         await _press(client, phone, "15*1")
         await asyncio.sleep(1 / TIME_SCALE)
@@ -72,9 +68,6 @@ async def test_a_menu_key_runs_its_dialplan_and_the_member_stays(tmp_path: Path)
         await asyncio.sleep(1 / TIME_SCALE)
         after = [e for e in client.events("UserEvent") if e["UserEvent"] == "AfterRoom"]
         assert after and after[0]["Result"] == "DTMF"
-    finally:
-        client.close()
-        await pbx.stop()
 
 
 async def test_a_menu_action_outside_the_subset_is_refused_at_load(tmp_path: Path) -> None:

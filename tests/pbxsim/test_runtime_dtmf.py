@@ -7,28 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from telephony.pbxsim import EmulatedPBX
-from tests.pbxsim.amiclient import Client, two_lab_pbxs, until
+from tests.pbxsim.amiclient import Client, running_pbx, two_lab_pbxs, until
 from tests.traces import LAB_CONFIG
 
 TIME_SCALE = 20.0
 DTMF_EVENTS = ("DTMFBegin", "DTMFEnd")
 
 
-@contextlib.asynccontextmanager
-async def lab_pbx() -> AsyncIterator[Client]:
-    pbx = EmulatedPBX.from_config_dir(LAB_CONFIG / "pbx-1", name="lab", time_scale=TIME_SCALE)
-    client = Client()
-    try:
-        await pbx.start()
-        await client.connect(pbx.ami_port, "bridge", "bridgepass")
-        yield client
-    finally:
-        client.close()
-        await pbx.stop()
+def lab_pbx() -> contextlib.AbstractAsyncContextManager[tuple[EmulatedPBX, Client]]:
+    return running_pbx(LAB_CONFIG / "pbx-1", TIME_SCALE, "bridge", "bridgepass")
 
 
 def _dtmf(client: Client) -> list[tuple[str, str, str, str]]:
@@ -63,7 +53,7 @@ async def _answered_12345_call(client: Client) -> tuple[str, str]:
 async def test_a_key_crosses_a_two_party_bridge_to_the_far_half() -> None:
     """The agent's phone (;2) presses 5: its bridged ;1 receives it, the bridge writes it to
     the caller's ;1 (Sent), whose ;2 receives it."""
-    async with lab_pbx() as client:
+    async with lab_pbx() as (_pbx, client):
         caller, agent = await _answered_12345_call(client)
         client.send(f"Action: PlayDTMF\nChannel: {_other_half(agent)}\nDigit: 5\n")
         far_half = _other_half(caller)
@@ -82,7 +72,7 @@ async def test_a_feature_prefix_that_stops_matching_is_streamed_to_the_peer() ->
     """The agent's ;1 has linkage_transfer (*8) armed: `*` is held as a feature's start, `*5`
     matches none, and the collected `*5` is streamed to the caller (no Sent events,
     ast_dtmf_stream's 100 ms per digit)."""
-    async with lab_pbx() as client:
+    async with lab_pbx() as (_pbx, client):
         caller, agent = await _answered_12345_call(client)
         phone = _other_half(agent)
         client.send(f"Action: PlayDTMF\nChannel: {phone}\nDigit: *\nDuration: 60\n")
@@ -142,7 +132,7 @@ async def test_a_lone_feature_prefix_reaches_the_peer_after_featuredigittimeout(
     """`*` alone starts linkage_transfer (*8) on the agent's ;1 and is held; when
     featuredigittimeout (1000 ms by default) passes without another digit, it is streamed to
     the caller after all."""
-    async with lab_pbx() as client:
+    async with lab_pbx() as (_pbx, client):
         caller, agent = await _answered_12345_call(client)
         client.send(f"Action: PlayDTMF\nChannel: {_other_half(agent)}\nDigit: *\n")
         far_half = _other_half(caller)
@@ -165,11 +155,7 @@ async def test_senddtmf_plays_its_digits_to_the_other_half(tmp_path: Path) -> No
         " same => n,Wait(600)\n"
         "[listener]\nexten => s,1,Answer()\n same => n,Wait(600)\n"
     )
-    pbx = EmulatedPBX.from_config_dir(tmp_path, time_scale=TIME_SCALE)
-    client = Client()
-    try:
-        await pbx.start()
-        await client.connect(pbx.ami_port)
+    async with running_pbx(tmp_path, TIME_SCALE) as (_pbx, client):
         client.send(
             "Action: Originate\nChannel: Local/s@sender\nContext: listener\nExten: s\n"
             "Priority: 1\nAsync: true\n"
@@ -185,6 +171,3 @@ async def test_senddtmf_plays_its_digits_to_the_other_half(tmp_path: Path) -> No
             ("DTMFBegin", "#", "Received"),
             ("DTMFEnd", "#", "Received 200ms"),
         ]
-    finally:
-        client.close()
-        await pbx.stop()

@@ -33,8 +33,17 @@ def _folder(tmp_path: Path, agents: int, strategy: str) -> Path:
     return tmp_path
 
 
-async def _run(folder: Path, callers: int, emulated_seconds: float) -> list[dict[str, str]]:
+async def _run(
+    folder: Path,
+    callers: int,
+    emulated_seconds: float,
+    phone_times: tuple[float, float] | None = None,
+) -> list[dict[str, str]]:
+    """`callers` Originates into inbound 100, and every event of `emulated_seconds`;
+    `phone_times` sets PJSIP phones' ring and talk times."""
     pbx = EmulatedPBX.from_config_dir(folder, time_scale=TIME_SCALE)
+    if phone_times is not None:
+        pbx.phone_ring_time, pbx.phone_talk_time = phone_times
     await pbx.start()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", pbx.ami_port)
@@ -85,30 +94,7 @@ async def test_pjsip_members_answer_after_the_ring_time_and_talk(tmp_path: Path)
     (folder / "queues.conf").write_text(
         queues.replace("Local/agent1@agents/n,0,Agent 1", "PJSIP/desk-01,0,Desk 01")
     )
-    pbx = EmulatedPBX.from_config_dir(folder, time_scale=TIME_SCALE)
-    pbx.phone_ring_time, pbx.phone_talk_time = 2.0, 3.0
-    await pbx.start()
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", pbx.ami_port)
-        writer.write(b"Action: Login\r\nUsername: t\r\nSecret: t\r\n\r\n")
-        writer.write(
-            b"Action: Originate\r\nChannel: Local/caller@callers\r\nContext: inbound\r\n"
-            b"Exten: 100\r\nPriority: 1\r\nAsync: true\r\n\r\n"
-        )
-        await writer.drain()
-        received = bytearray()
-
-        async def read() -> None:
-            while chunk := await reader.read(65536):
-                received.extend(chunk)
-
-        reading = asyncio.create_task(read())
-        await asyncio.sleep(8 / TIME_SCALE)
-        reading.cancel()
-        writer.close()
-    finally:
-        await pbx.stop()
-    events = [dict(m.headers) for m in split_server_bytes(bytes(received))]
+    events = await _run(folder, 1, 8, phone_times=(2.0, 3.0))
     connect = next(e for e in events if e.get("Event") == "AgentConnect")
     assert connect["DestChannel"].startswith("PJSIP/desk-01-")
     assert int(connect["RingTime"]) in (1, 2, 3)

@@ -3,13 +3,12 @@ the AMI Atxfer action, and a number that does not exist (no trace records that c
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
 from telephony.pbxsim import EmulatedPBX
-from tests.pbxsim.amiclient import Client
+from tests.pbxsim.amiclient import Client, running_pbx, until
 
 TIME_SCALE = 20.0
 
@@ -46,21 +45,12 @@ async def _connected(client: Client) -> str:
 
 
 async def _wait_for(client: Client, event: str, count: int = 1) -> list[dict[str, str]]:
-    # Bounded generously: a loaded test machine may be slow, the PBX never is wrong here.
-    for _ in range(1000):
-        found = client.events(event)
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no {event} event")
+    await until(lambda: len(client.events(event)) >= count, f"{count} {event} event(s)")
+    return client.events(event)
 
 
 async def test_atxfer_consults_then_hands_the_caller_over(tmp_path: Path) -> None:
-    pbx = EmulatedPBX.from_config_dir(_folder(tmp_path), time_scale=TIME_SCALE)
-    await pbx.start()
-    client = Client()
-    try:
-        await client.connect(pbx.ami_port)
+    async with running_pbx(_folder(tmp_path), TIME_SCALE) as (_pbx, client):
         agent = await _connected(client)
         client.send(f"Action: Atxfer\nActionID: x\nChannel: {agent}\nContext: inbound\nExten: 2\n")
         await _wait_for(client, "AgentConnect", 2)  # agent b answers the consultation
@@ -80,26 +70,16 @@ async def test_atxfer_consults_then_hands_the_caller_over(tmp_path: Path) -> Non
             if e["Channel"] == caller and e["Variable"] == "BRIDGEPEER"
         ]
         assert peers[-1] == target
-    finally:
-        client.close()
-        await pbx.stop()
 
 
 async def test_atxfer_to_a_missing_number_takes_the_caller_off_hold(tmp_path: Path) -> None:
-    pbx = EmulatedPBX.from_config_dir(_folder(tmp_path), time_scale=TIME_SCALE)
-    await pbx.start()
-    client = Client()
-    try:
-        await client.connect(pbx.ami_port)
+    async with running_pbx(_folder(tmp_path), TIME_SCALE) as (_pbx, client):
         agent = await _connected(client)
         client.send(f"Action: Atxfer\nActionID: x\nChannel: {agent}\nContext: inbound\nExten: 9\n")
         stop = (await _wait_for(client, "MusicOnHoldStop", 2))[-1]
         assert stop["Channel"] == client.events("AgentConnect")[0]["Channel"]
         assert client.events("Hold") and not client.events("AttendedTransfer")
         assert not [e for e in client.events("Newchannel") if "Local/9@" in e["Channel"]]
-    finally:
-        client.close()
-        await pbx.stop()
 
 
 @pytest.mark.parametrize(
@@ -111,21 +91,11 @@ async def test_atxfer_to_a_missing_number_takes_the_caller_off_hold(tmp_path: Pa
     ],
 )
 async def test_atxfer_errors_name_what_is_wrong(tmp_path: Path, headers: str, message: str) -> None:
-    pbx = EmulatedPBX.from_config_dir(_folder(tmp_path), time_scale=TIME_SCALE)
-    await pbx.start()
-    client = Client()
-    try:
-        await client.connect(pbx.ami_port)
+    async with running_pbx(_folder(tmp_path), TIME_SCALE) as (_pbx, client):
         client.send("Action: Atxfer\nActionID: x\n" + headers)
-        for _ in range(100):
-            if [m for m in client.messages() if m.get("ActionID") == "x"]:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: any(m.get("ActionID") == "x" for m in client.messages()), "reply")
         reply = client.reply("x")
         assert (reply["Response"], reply["Message"]) == ("Error", message)
-    finally:
-        client.close()
-        await pbx.stop()
 
 
 def test_unemulated_builtin_features_are_logged_with_where(
