@@ -156,6 +156,9 @@ class Connection:
     server_closes: bool = False
     end_t: float = 0.0
     actual: bytes = b""
+    # How far behind the recording the replay finished, in emulated seconds: a loaded
+    # machine's delays, each multiplied by the time scale, stretch measured durations.
+    behind: float = 0.0
 
 
 def connections_of(records: list[Record]) -> list[Connection]:
@@ -216,6 +219,7 @@ async def replay_ami(
     clock = {"at": time.monotonic(), "t": records[0].t if records else 0.0}
     if shared_start is not None:
         clock = {"at": shared_start, "t": 0.0}
+    started, first_t = clock["at"], clock["t"]
 
     async def wait_until(t: float) -> None:
         if shared_start is not None:
@@ -227,7 +231,15 @@ async def replay_ami(
         delay = target - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        clock["at"], clock["t"] = time.monotonic(), t
+            # On time: the next gap counts from when this send was due, not from when a busy
+            # machine woke the replay. Each late wake-up would otherwise push every later
+            # send, and the emulator's measured durations (AnsweredTime, ANSWEREDTIME, which
+            # are compared to within a second) would grow by the sum, times the time scale.
+            clock["at"] = target
+        else:
+            # Behind because the replay waited for the emulator: later sends shift with it.
+            clock["at"] = time.monotonic()
+        clock["t"] = t
 
     for conn in conns:
         reader, writer = await asyncio.open_connection(host, port)
@@ -248,6 +260,9 @@ async def replay_ami(
             if sequencer is not None:
                 sequencer.done(record)
         await wait_until(conn.end_t)
+        conn.behind = max(0.0, (time.monotonic() - started) * time_scale - (conn.end_t - first_t))
+        if os.environ.get("FIDELITY_DEBUG"):
+            print(f"fidelity: connection ended {conn.behind:.3f} s behind", file=sys.stderr)
         if conn.server_closes:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(pump_task), grace + 2.0)
@@ -478,9 +493,12 @@ def message_difference(
     actual: Message,
     relations: Relations,
     carried_over: frozenset[str] = frozenset(),
+    slack: float = 0.0,
 ) -> str | None:
     """None when `actual` stands for `expected` (binding identities in `relations`).
-    `carried_over` names headers whose value the recording inherited from earlier scenarios."""
+    `carried_over` names headers whose value the recording inherited from earlier scenarios;
+    `slack` (emulated seconds the replay ran behind the recording) widens the one second a
+    measured duration may differ by."""
     if expected.kind in _SNAPSHOT_RACES and actual.kind == expected.kind:
         expected, actual = _without_snapshots(expected), _without_snapshots(actual)
     if expected.kind in _CONFERENCE_TOPIC and actual.kind == expected.kind:
@@ -509,11 +527,11 @@ def message_difference(
             exp_value, act_value = exp_value.split("=", 1)[0], act_value.split("=", 1)[0]
         variable = expected.get("Variable") if exp_key == "Value" else None
         if exp_key in DURATION_HEADERS or variable in DURATION_VARIABLES:
-            if not durations_close(exp_value, act_value):
+            if not durations_close(exp_value, act_value, unit=1.0 + slack):
                 return f"{exp_key}: expected about {exp_value!r}, got {act_value!r}"
             continue
         if variable in DURATION_MS_VARIABLES:
-            if not durations_close(exp_value, act_value, unit=1000.0):
+            if not durations_close(exp_value, act_value, unit=1000.0 * (1.0 + slack)):
                 return f"{exp_key}: expected about {exp_value!r} ms, got {act_value!r}"
             continue
         if exp_key in RELATIONAL_HEADERS:
@@ -601,6 +619,7 @@ def _match_sequence(
     label: str,
     carried_over: frozenset[str],
     strict: bool = False,
+    slack: float = 0.0,
 ) -> list[str]:
     """Match in order; an expected message with no counterpart is reported and skipped, so
     the identities of later messages still bind (the replay needs them to translate)."""
@@ -615,7 +634,7 @@ def _match_sequence(
             if pos and not all(may_swap(skipped, act) for skipped in remaining[:pos]):
                 continue
             trial = relations.copy()
-            if message_difference(exp, act, trial, carried_over) is None:
+            if message_difference(exp, act, trial, carried_over, slack) is None:
                 relations.forward, relations.backward = trial.forward, trial.backward
                 del remaining[pos]
                 matched = True
@@ -627,7 +646,7 @@ def _match_sequence(
                 problems.append(
                     f"{label} #{index} expected {exp.kind}:\n{_show(exp)}"
                     f"\n  got {got_reply.kind}:\n{_show(got_reply)}\n  difference: "
-                    f"{message_difference(exp, got_reply, relations.copy(), carried_over)}"
+                    f"{message_difference(exp, got_reply, relations.copy(), carried_over, slack)}"
                 )
             continue
         if not matched and len(problems) < MAX_PROBLEMS:
@@ -635,7 +654,7 @@ def _match_sequence(
             detail = (
                 "nothing"
                 if got is None
-                else message_difference(exp, got, relations.copy(), carried_over)
+                else message_difference(exp, got, relations.copy(), carried_over, slack)
             )
             problems.append(
                 f"{label} #{index} expected {exp.kind}:\n{_show(exp)}"
@@ -716,7 +735,10 @@ def compare_conversation(
     actual_bytes: bytes,
     relations: Relations | None = None,
     carried_over: frozenset[str] = frozenset(),
+    slack: float = 0.0,
 ) -> list[str]:
+    """The differences between the recorded and the emulator's server bytes; `slack` as in
+    message_difference (Connection.behind after a replay)."""
     relations = relations if relations is not None else Relations()
     expected = split_server_bytes(expected_bytes)
     actual = split_server_bytes(actual_bytes)
@@ -727,6 +749,7 @@ def compare_conversation(
         "reply",
         carried_over,
         strict=True,
+        slack=slack,
     )
     problems += compare_device_states(expected, actual)
     problems += _match_sequence(
@@ -735,6 +758,7 @@ def compare_conversation(
         relations,
         "event",
         carried_over,
+        slack=slack,
     )
     return problems
 

@@ -169,6 +169,7 @@ async def test_trace_replays_like_asterisk(trace: str, tmp_path: Path) -> None:
             conn.actual,
             relations,
             carried_over=CARRIED_OVER.get(trace, frozenset()),
+            slack=conn.behind,
         )
     ]
     for n, conversation in enumerate(agi.conversations):
@@ -227,7 +228,11 @@ async def test_two_pbx_trunk_replays_like_asterisk() -> None:
             problems += [
                 f"{label}: {p}"
                 for p in compare_conversation(
-                    conn.expected, conn.actual, Relations(), carried_over=QUEUE_HISTORY
+                    conn.expected,
+                    conn.actual,
+                    Relations(),
+                    carried_over=QUEUE_HISTORY,
+                    slack=conn.behind,
                 )
             ]
     assert not problems, "\n\n".join(problems)

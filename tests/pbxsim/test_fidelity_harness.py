@@ -99,3 +99,21 @@ def test_a_leaving_members_peer_clearing_races_only_in_a_conference() -> None:
     # In a two-party bridge the same two values keep their order.
     two_party = bridgepeer(member, "Local/c@d-00000010;1")
     assert compare_conversation(two_party + cleared, cleared + two_party)
+
+
+def _list_item(answered: str) -> bytes:
+    return (
+        "Event: ConfbridgeList\r\nActionID: c1\r\nConference: 913\r\n"
+        f"AnsweredTime: {answered}\r\n\r\n"
+    ).encode()
+
+
+def test_a_duration_may_differ_by_a_second_plus_how_far_the_replay_ran_behind() -> None:
+    """AnsweredTime 3 in the trace: 4 passes, 5 fails, unless the replay finished 1.2
+    emulated seconds behind the recording (a loaded machine's delays, times the scale)."""
+    trace = LOGIN + _list_item("3")
+    assert compare_conversation(trace, LOGIN + _list_item("4")) == []
+    problems = compare_conversation(trace, LOGIN + _list_item("5"))
+    assert problems and "AnsweredTime: expected about '3', got '5'" in problems[0]
+    assert compare_conversation(trace, LOGIN + _list_item("5"), slack=1.2) == []
+    assert compare_conversation(trace, LOGIN + _list_item("6"), slack=1.2)
