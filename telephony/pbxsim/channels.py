@@ -175,6 +175,17 @@ class Channel:
         self.cid_num, self.cid_name = num, name
         self.emit("NewCallerid", "call", [("CID-CallingPres", CID_PRES_ALLOWED)])
 
+    def announce_outgoing_line(self, application: str) -> None:
+        """A channel app_queue or app_dial is dialling: `AppQueue`/`AppDial` with
+        "(Outgoing Line)", then its caller id (traces 02, 16a)."""
+        self.application, self.app_data = application, "(Outgoing Line)"
+        self.emit(
+            "Newexten",
+            "dialplan",
+            [("Extension", self.exten), ("Application", application), ("AppData", self.app_data)],
+        )
+        self.emit("NewCallerid", "call", [("CID-CallingPres", CID_PRES_ALLOWED)])
+
     def set_connected_line(self, num: str, name: str) -> None:
         self.connected_num, self.connected_name = num, name
         self.emit("NewConnectedLine", "call")

@@ -318,13 +318,7 @@ async def _ring(state: Queue, entry: QueueEntry, member: Member) -> Answered | N
         # A caller with no connected line (a trunk call): the member sees the number the
         # caller dialled (trace 16b: CallerIDNum 110).
         one.cid_num, one.cid_name = caller.exten, ""
-    one.application, one.app_data = "AppQueue", "(Outgoing Line)"
-    one.emit(
-        "Newexten",
-        "dialplan",
-        [("Extension", one.exten), ("Application", "AppQueue"), ("AppData", "(Outgoing Line)")],
-    )
-    one.emit("NewCallerid", "call", [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+    one.announce_outgoing_line("AppQueue")
     one.connected_num, one.connected_name = caller.cid_num, caller.cid_name
     if caller.inherited:
         # Inherited variables are copied before the leg takes the caller's extension: the

@@ -108,13 +108,7 @@ async def dial(channel: Channel, data: str) -> None:
     out.cid_num, out.cid_name = peer_name, channel.cid_name
     out.connected_num, out.connected_name = channel.cid_num, channel.cid_name
     out.exten = channel.exten
-    out.application, out.app_data = "AppDial", "(Outgoing Line)"
-    out.emit(
-        "Newexten",
-        "dialplan",
-        [("Extension", out.exten), ("Application", "AppDial"), ("AppData", "(Outgoing Line)")],
-    )
-    out.emit("NewCallerid", "call", [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+    out.announce_outgoing_line("AppDial")
     out.emit("NewConnectedLine", "call")
     out.set_state(STATE_RINGING)
     device = f"IAX2/{peer_name}"
