@@ -221,7 +221,7 @@ class _Simulation:
             self.waiting[c] += 1
             self.push(t + patience, _ABANDON, call)
         else:
-            self.answer(t, seat, call)
+            self.answer(t, seat, call, queued=False)
 
     def idle_seat_for(self, call: _Call) -> int | None:
         for seat in self.own_seats[call.centre]:
@@ -237,14 +237,36 @@ class _Simulation:
                     return seat
         return None
 
-    def answer(self, t: float, seat: int, call: _Call) -> None:
+    def answer(self, t: float, seat: int, call: _Call, queued: bool) -> None:
+        """`seat` takes `call` at t. With the scenario's PBX overheads the member's phone rings
+        first (plus, for a queued caller, the wait for app_queue's next turn check): a caller
+        whose patience ends meanwhile hangs up (app_queue counts an abandon, an early release)
+        and frees the seat then; otherwise the seat is busy until connect + service + wrap-up."""
         call.done = True
         if call.window:
             self.unresolved -= 1
         self.seat_busy[seat] = True
         self.changed = True
         self.own_busy[self.seat_home[seat]] += 1
-        self.push(t + call.service, _END, seat)
+        connects = t + self.scenario.answer_delay_s
+        if queued:
+            connects += self.next_turn_check(t, call)
+        gives_up = call.arrival + call.patience
+        if gives_up < connects:
+            if call.window:
+                self.outcome.early_released[call.centre] += 1
+            self.push(gives_up, _END, seat)  # no wrap-up after a call never connected
+        else:
+            self.push(connects + call.service + self.scenario.wrapup_s, _END, seat)
+
+    def next_turn_check(self, t: float, call: _Call) -> float:
+        """Seconds until a queued caller's next turn check: app_queue polls each waiting
+        caller every `turn_check_s` from when it joined, so a seat freed between two checks
+        waits for the next one (0.5 s on average with the 1 s poll)."""
+        period = self.scenario.turn_check_s
+        if period <= 0:
+            return 0.0
+        return period - (t - call.arrival) % period
 
     def on_abandon(self, t: float, payload: object) -> None:
         call = payload
@@ -289,7 +311,7 @@ class _Simulation:
         if chosen is not None:
             self.queues[chosen.centre].popleft()
             self.waiting[chosen.centre] -= 1
-            self.answer(t, seat, chosen)
+            self.answer(t, seat, chosen, queued=True)
 
     def longest_waiter(self, centres: set[int]) -> _Call | None:
         chosen = None

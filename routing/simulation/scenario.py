@@ -25,6 +25,10 @@ _POLICY_DEFAULTS = {
     "stand_down_hold_s": 30.0,
 }
 
+# Per-call overheads of a real PBX, top-level settings in seconds; each defaults to 0 so a
+# scenario written before they existed still means an instant answer.
+_PBX_OVERHEADS = ("answer_delay_s", "turn_check_s", "wrapup_s")
+
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be run, with the reason."""
@@ -60,6 +64,10 @@ class Scenario:
     rate_window_s: float  # arrival rate the policy sees = arrivals in this many seconds / it
     sustained_window_s: float  # the same over a longer window, for judging a lasting surge
     overflow: OverflowConfig
+    # What a PBX adds to every answered call (0 = a seat connects the instant it takes a caller):
+    answer_delay_s: float = 0.0  # the member's phone rings this long before the caller connects
+    turn_check_s: float = 0.0  # app_queue looks at a queued caller's turn this often
+    wrapup_s: float = 0.0  # queues.conf wrapuptime: a seat rests this long after each call
 
     def base_rate(self, centre: Centre) -> float:
         """Calls per second that keep `base_load` of the centre's seats busy."""
@@ -97,6 +105,7 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
             "centre",
             "surge",
             "policy",
+            *_PBX_OVERHEADS,
         },
     )
     name = _text(raw, "name", "top level")
@@ -145,6 +154,9 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
         rate_window_s=_positive(policy, "rate_window_s", "[policy]", default=60.0),
         sustained_window_s=_positive(policy, "sustained_window_s", "[policy]", default=300.0),
         overflow=overflow,
+        answer_delay_s=_non_negative(raw, "answer_delay_s", "top level"),
+        turn_check_s=_non_negative(raw, "turn_check_s", "top level"),
+        wrapup_s=_non_negative(raw, "wrapup_s", "top level"),
     )
 
 
@@ -236,6 +248,15 @@ def _positive(table: dict[str, Any], key: str, where: str, default: float | None
         raise ScenarioError(f"{where}: {key} must be a number, got {value!r}")
     if not (value > 0 and math.isfinite(value)):
         raise ScenarioError(f"{where}: {key} must be positive, got {value!r}")
+    return float(value)
+
+
+def _non_negative(table: dict[str, Any], key: str, where: str) -> float:
+    value = table.get(key, 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(f"{where}: {key} must be a number of seconds, got {value!r}")
+    if not (value >= 0 and math.isfinite(value)):
+        raise ScenarioError(f"{where}: {key} must be >= 0 seconds, got {value!r}")
     return float(value)
 
 
