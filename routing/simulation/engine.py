@@ -12,6 +12,12 @@ How seats pick callers models what Asterisk will do with the plan (docs/overflow
   waiter among the donors' own queues it was added to (weight 10, like its own queue); then the
   longest waiter among the aid queues it was added to (weight 0).
 "pooled" is the bound: every seat answers the longest waiter anywhere.
+
+What a PBX adds to every answered call is a scenario setting, the same under every policy (0 by
+default: the seat connects the instant it takes a caller): the member's phone rings
+`answer_delay_s`, a queued caller first waits for app_queue's next turn check (every
+`turn_check_s` from when it joined), and after the call the seat rests `wrapup_s`. A caller whose
+patience ends before connecting is an early release (app_queue's abandon) and frees the seat then.
 """
 
 from __future__ import annotations
