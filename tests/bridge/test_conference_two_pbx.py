@@ -9,9 +9,8 @@ PBX over the trunk ([hb-trunk] Dial(IAX2/to110/110)) -> a 110 seat answers, its 
 hears the ticket -> the agents press hb_menu keys in the room (ConfBridge menu ->
 dialplan_exec(hb-conf-keys) -> AGI conference-key) -> the endings.
 
-The 110 agent's key: the emulator does not pass DTMF through bridges or the trunk, so the key
-is sent on the room leg's `;2` half (the channel the trunk's audio and digits reach), which
-hands it to the `;1` in the room, as a Local channel does.
+The 110 agent's key is pressed on the 110 seat's own phone on the 110 PBX: the emulator passes
+it through the seat's bridge and over the trunk to the room leg, as Asterisk passes DTMF.
 """
 
 from __future__ import annotations
@@ -223,7 +222,11 @@ async def test_star_9_calls_110_over_the_trunk_and_both_agents_decide_by_key(
         # 12345's agent says "the other platform" (2), 110's agent "mine" (1): agreed on 110.
         await world.press("pbx-12345", agent[:-1] + "2", "2")
         await eventually(lambda: _said(world, agent, POLICE), "12345's key is heard")
-        await world.press("pbx-12345", other.channel[:-1] + "2", "1")
+        # 110's seat presses on its own phone: the digit crosses the seat's call and the IAX2
+        # trunk to the room leg on the 12345 PBX, whose menu hears it.
+        await world.clients["pbx-110"].action(
+            "PlayDTMF", Channel=seat.name, Digit="1", Receive="yes"
+        )
         await eventually(lambda: _said(world, other.channel, POLICE), "110's key is heard")
         now = await world.conference(room)
         assert [(v.voter_platform, v.platform) for v in now.votes] == [
