@@ -104,7 +104,7 @@ async def queue_status(pbx: EmulatedPBX, session: AMISession, action: Action) ->
                     ("ConnectedLineNum", caller.connected_num or "<unknown>"),
                     ("ConnectedLineName", caller.connected_name or "<unknown>"),
                     ("Wait", str(int(now - entry.joined))),
-                    ("Priority", "0"),
+                    ("Priority", str(entry.priority)),
                 ],
             )
             items += 1

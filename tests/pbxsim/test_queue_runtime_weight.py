@@ -20,6 +20,7 @@ _DIALPLAN = (
     " same => n,Wait(3)\n same => n,Hangup()\n"
     "[callers]\nexten => caller,1,Answer()\n same => n,Wait(600)\n same => n,Hangup()\n"
     "[inbound]\nexten => high,1,Queue(qhigh,tT)\nexten => low,1,Queue(qlow,tT)\n"
+    "exten => urgent,1,Set(QUEUE_PRIO=5)\n same => n,Queue(qhigh,tT)\n"
 )
 
 
@@ -123,3 +124,21 @@ async def test_without_wrapup_the_member_is_rung_again_at_once(tmp_path: Path) -
     events = await _run(_folder(tmp_path, _wrapup_queue(0)), calls, 12.0)
     connects = {e["CallerIDNum"]: e for e in events if e.get("Event") == "AgentConnect"}
     assert int(connects["Y"]["HoldTime"]) < 8
+
+
+async def test_queue_status_lists_a_priority_caller_first_with_its_priority(
+    tmp_path: Path,
+) -> None:
+    actions = [
+        (0.0, _pause(True)),
+        (0.2, _originate("A", "high")),
+        (0.4, _originate("U", "urgent")),
+        (1.0, b"Action: QueueStatus\r\nQueue: qhigh\r\n\r\n"),
+    ]
+    events = await _run(_folder(tmp_path, _wrapup_queue(0)), actions, 1.5)
+    entries = [
+        (e["CallerIDNum"], e["Position"], e["Priority"])
+        for e in events
+        if e.get("Event") == "QueueEntry"
+    ]
+    assert entries == [("U", "1", "5"), ("A", "2", "0")]
