@@ -187,9 +187,12 @@ def _hand_hangup(channel: Channel, peer: Channel) -> None:
         return  # already going, or a regex Hangup takes it in its turn
     if channel.cause != CAUSE_UNKNOWN:
         peer.cause = channel.cause
-    if peer.bridge is not None:
+    if peer.bridge is not None or _waits_in_a_queue(peer):
         # A bridged half has its application tidy up first (a queue call's wrap-up, trace
-        # 13); its SoftHangupRequest comes with its Hangup, if it runs the dialplan (a queue
+        # 13), and so does a caller waiting in Queue(): app_queue reads the hangup frame on
+        # that half's own thread and publishes QueueCallerAbandon and QueueCallerLeave
+        # before the channel goes (as for a caller hung up directly, trace 03). The
+        # SoftHangupRequest comes with its Hangup, if it runs the dialplan (a queue
         # member's leg does not, trace 05b).
         peer.soft_hangup_pending = peer.in_pbx
         peer.request_hangup()
@@ -199,6 +202,12 @@ def _hand_hangup(channel: Channel, peer: Channel) -> None:
         # The other half goes at once (its runner, when it wakes, finds it gone): emitting
         # here keeps the order independent of the event loop's scheduling.
         finish(peer)
+
+
+def _waits_in_a_queue(channel: Channel) -> bool:
+    return any(
+        entry.channel is channel for queue in channel.pbx.queues.values() for entry in queue.entries
+    )
 
 
 def redirect(channel: Channel, context: str, exten: str, priority: int) -> None:
