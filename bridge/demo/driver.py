@@ -168,14 +168,12 @@ class TrafficDriver:
             self._spawn(self._act(call.pbx, "Hangup", Channel=call.citizen))
 
     def _give_up(self, call: LiveCall, queue: str) -> None:
-        """Patience ran out while queued: the caller's leg in the queue ends (an early
-        release). The queued (;2) half is hung up because the emulator does not yet pass a
-        hangup of a still-ringing ;1 half on to ;2, as Asterisk would (docs/demo.md)."""
+        """Patience ran out while queued: the citizen hangs up their own (;1) half, and
+        the queued ;2 half leaves the queue as an early release."""
         if call.queue != queue or call.answered or not call.citizen:
             return
         call.cancel_timers()
-        queued_half = call.citizen.removesuffix(";1") + ";2"
-        self._spawn(self._act(call.pbx, "Hangup", Channel=queued_half))
+        self._spawn(self._act(call.pbx, "Hangup", Channel=call.citizen))
 
     def _press(self, pbx: str, queue: str, channel: str, digits: str) -> None:
         self.tally.presses += 1
