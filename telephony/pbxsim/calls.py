@@ -155,6 +155,11 @@ def finish(channel: Channel) -> None:
     deferred = channel.deferred_caller_id
     if deferred is not None:
         channel.cid_num, channel.cid_name = deferred
+    peer = channel.peer if channel.peer is not None and not channel.peer.gone else None
+    if peer is not None:
+        # core_local's hangup queues the frame on the other half before the channel is
+        # destroyed: HangupRequest there comes before this one's Hangup (traces 02-04, 15).
+        peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
     channel.emit(
         "Hangup", "call", [("Cause", str(channel.cause)), ("Cause-txt", cause_text(channel.cause))]
     )
@@ -165,7 +170,6 @@ def finish(channel: Channel) -> None:
     for callback in channel.on_gone:
         callback()
     channel.on_gone.clear()
-    peer = channel.peer
     if peer is not None and not peer.gone:
         _hand_hangup(channel, peer)
     pair = channel.pair
@@ -179,9 +183,8 @@ def finish(channel: Channel) -> None:
 
 
 def _hand_hangup(channel: Channel, peer: Channel) -> None:
-    """A Local half is gone: the other half gets the hangup frame (HangupRequest), even when
-    it is being hung up itself (trace 05b)."""
-    peer.emit("HangupRequest", "call", [("Cause", str(channel.cause))])
+    """A Local half is gone: the other half acts on the hangup frame (its HangupRequest
+    is out already), even when it is being hung up itself (trace 05b)."""
     peer.hangup_request_received = True
     if peer.hangup_requested or peer.hangup_queued:
         return  # already going, or a regex Hangup takes it in its turn

@@ -75,6 +75,10 @@ async def test_either_half_hung_up_ends_the_pair_and_the_queue_sees_an_abandon(
         assert queued.index("HangupRequest") < queued.index("QueueCallerAbandon")
     else:
         assert "HangupRequest" in _events_of(client, one)
+    # The other half hears of it before the first half's Hangup (traces 02-04, 15).
+    hung_up, other = (one, two) if first == "1" else (two, one)
+    order = [(m.get("Event"), m.get("Channel")) for m in client.messages()]
+    assert order.index(("HangupRequest", other)) < order.index(("Hangup", hung_up))
 
 
 async def test_a_citizen_hanging_up_while_ringing_fails_the_originate_with_reason_1(
