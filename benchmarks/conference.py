@@ -33,13 +33,21 @@ import multiprocessing
 import os
 import statistics
 import tempfile
-import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from benchmarks.onekey import CONFIG, QUEUES, AmiPeer, _message, _redis_cpu, _seat, percentile
+from benchmarks.onekey import (
+    CONFIG,
+    QUEUES,
+    AmiPeer,
+    Feature,
+    ami_message,
+    asterisk_process,
+    percentile,
+    redis_cpu_seconds,
+)
 from bridge.conferences.config import ConferenceConfig
 from bridge.conferences.phone import PhoneConferences
 from bridge.conferences.stack import ConferenceStack
@@ -61,80 +69,30 @@ MESSAGES = {
 
 
 class ConferencePeer(AmiPeer):
-    """The onekey peer, answering as trace 13 does; notes when each caller's room is
-    Originated into (the Redirect names caller and room, the Originate the room)."""
+    """The onekey peer, answering as trace 13 does; a press is complete when the caller's
+    room is Originated into (the Redirect names caller and room, the Originate the room)."""
 
     def __init__(self, queues: set[str]) -> None:
         super().__init__(queues)
         self.room_callers: dict[str, str] = {}
-        self.originated: dict[str, asyncio.Future[float]] = {}
 
-    def reply(self, action: dict[str, str]) -> bytes:
+    def moved_caller(self, action: dict[str, str]) -> str | None:
         name = action["Action"]
         if name == "Redirect" and "ExtraChannel" in action:
             self.room_callers[action["Exten"]] = action["Channel"]
         elif name == "Originate":
-            caller = self.room_callers.get(action.get("Exten", ""), "")
-            found = self.originated.get(caller)
-            if found is not None and not found.done():
-                found.set_result(time.perf_counter())
-        message = MESSAGES.get(name)
+            return self.room_callers.get(action.get("Exten", ""))
+        return None
+
+    def reply(self, action: dict[str, str]) -> bytes:
+        message = MESSAGES.get(action["Action"])
         if message is None:
             return super().reply(action)
         fields = [("Response", "Success"), ("ActionID", action.get("ActionID", ""))]
-        return _message([*fields, ("Message", message)])
+        return ami_message([*fields, ("Message", message)])
 
 
-async def _press(agi_port: int, peer: ConferencePeer, n: int, caller: str) -> float:
-    arrived: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-    peer.originated[caller] = arrived
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", agi_port)
-    writer.write(
-        (
-            "agi_network: yes\nagi_network_script: threeparty\n"
-            f"agi_channel: PJSIP/12345-{n:04d}-{n:08x}\nagi_uniqueid: a{n}\n"
-            "agi_callerid: 12345\nagi_context: hb-threeparty\nagi_extension: s\n"
-            "agi_priority: 2\n\n"
-        ).encode()
-    )
-    while command := await reader.readline():
-        if command.startswith(b"GET VARIABLE BRIDGEPEER"):
-            writer.write(f"200 result=1 ({caller})\n".encode())
-        else:
-            writer.write(b"200 result=1\n")
-    writer.close()
-    return await arrived - started
-
-
-async def _asterisk(conn: Connection, count: int, in_flight: int) -> None:
-    peers = {name: ConferencePeer(queues) for name, queues in QUEUES.items()}
-    servers = [await asyncio.start_server(peer.serve, "127.0.0.1", 0) for peer in peers.values()]
-    conn.send({name: s.sockets[0].getsockname()[1] for name, s in zip(peers, servers, strict=True)})
-    agi_port = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    for peer in peers.values():
-        await peer.logged_in.wait()
-    calls = [_seat(peers["pbx-12345"], n) for n in range(count)]
-    conn.send("seated")
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # bridge has them
-    gate = asyncio.Semaphore(in_flight)
-
-    async def one(n: int) -> float:
-        async with gate:
-            return await _press(agi_port, peers["pbx-12345"], n, calls[n])
-
-    started = time.perf_counter()
-    latencies = await asyncio.gather(*(one(n) for n in range(count)))
-    conn.send((list(latencies), time.perf_counter() - started))
-    # The bridge logs off first, so neither side sees the other vanish mid-session.
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    for found in servers:
-        found.close()
-        await found.wait_closed()
-
-
-def asterisk_process(conn: Connection, count: int, in_flight: int) -> None:
-    asyncio.run(_asterisk(conn, count, in_flight))
+THREEPARTY = Feature("threeparty", "hb-threeparty")
 
 
 async def _bridge(
@@ -170,7 +128,7 @@ async def _bridge(
                 break
             await asyncio.sleep(0.01)
         settle_garbage_collector()
-        redis_cpu = await _redis_cpu(redis)
+        redis_cpu = await redis_cpu_seconds(redis)
         before = os.times()
         conn.send("go")
         latencies, elapsed = await loop.run_in_executor(None, conn.recv)
@@ -179,7 +137,7 @@ async def _bridge(
             (after.user - before.user) * 1000 / count,
             (after.system - before.system) * 1000 / count,
         )
-        redis_ms = (await _redis_cpu(redis) - redis_cpu) * 1000 / count
+        redis_ms = (await redis_cpu_seconds(redis) - redis_cpu) * 1000 / count
         await agi.stop(deadline=1)
         conferences.close()
         await transfers.close()
@@ -193,7 +151,10 @@ async def _bridge(
 
 def run(count: int, in_flight: int, fsync: str) -> None:
     parent, child = multiprocessing.Pipe()
-    process = multiprocessing.Process(target=asterisk_process, args=(child, count, in_flight))
+    process = multiprocessing.Process(
+        target=asterisk_process,
+        args=(child, count, in_flight, ConferencePeer, THREEPARTY),
+    )
     process.start()
     try:
         latencies, elapsed, cpu_ms, redis_ms = asyncio.run(_bridge(parent, count, fsync))

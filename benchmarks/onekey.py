@@ -35,6 +35,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -55,7 +56,7 @@ CONFIG = Path(__file__).resolve().parents[1] / "config" / "jining.toml"
 QUEUES = {"pbx-12345": {"q12345"}, "pbx-110": {"q110-city"}}
 
 
-def _message(fields: list[tuple[str, str]]) -> bytes:
+def ami_message(fields: list[tuple[str, str]]) -> bytes:
     return ("".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n").encode()
 
 
@@ -65,7 +66,7 @@ class AmiPeer:
     def __init__(self, queues: set[str]) -> None:
         self.queues = queues
         self.writers: list[asyncio.StreamWriter] = []
-        self.redirects: dict[str, asyncio.Future[float]] = {}
+        self.pressed: dict[str, asyncio.Future[float]] = {}  # caller -> when its move arrived
         self.logged_in = asyncio.Event()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -77,30 +78,35 @@ class AmiPeer:
                 action = dict(
                     line.split(": ", 1) for line in raw.decode().split("\r\n") if ": " in line
                 )
-                if action["Action"] == "Redirect":
-                    found = self.redirects.get(action["Channel"])
-                    if found is not None and not found.done():
-                        found.set_result(time.perf_counter())
+                found = self.pressed.get(self.moved_caller(action) or "")
+                if found is not None and not found.done():
+                    found.set_result(time.perf_counter())
                 writer.write(self.reply(action))
                 if action["Action"] == "CoreShowChannels":
                     self.logged_in.set()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
 
+    def moved_caller(self, action: dict[str, str]) -> str | None:
+        """The caller whose press `action` completes: a one-key press ends with its Redirect."""
+        return action["Channel"] if action["Action"] == "Redirect" else None
+
     def reply(self, action: dict[str, str]) -> bytes:
         name, action_id = action["Action"], action.get("ActionID", "")
         if name not in ("QueueStatus", "CoreShowChannels"):
-            return _message([("Response", "Success"), ("ActionID", action_id)])
-        start = _message([("Response", "Success"), ("ActionID", action_id), ("EventList", "start")])
+            return ami_message([("Response", "Success"), ("ActionID", action_id)])
+        start = ami_message(
+            [("Response", "Success"), ("ActionID", action_id), ("EventList", "start")]
+        )
         items = b""
         if name == "QueueStatus":
             wanted = action.get("Queue")
             for queue in sorted(q for q in self.queues if wanted in (None, q)):
-                items += _message(
+                items += ami_message(
                     [("Event", "QueueParams"), ("Queue", queue), ("ActionID", action_id)]
                 )
         count = items.count(b"Event:")
-        done = _message(
+        done = ami_message(
             [
                 ("Event", f"{name}Complete"),
                 ("ActionID", action_id),
@@ -112,10 +118,10 @@ class AmiPeer:
 
     def push(self, fields: list[tuple[str, str]]) -> None:
         for writer in self.writers:
-            writer.write(_message(fields))
+            writer.write(ami_message(fields))
 
 
-def _seat(peer: AmiPeer, n: int) -> str:
+def seat_call(peer: AmiPeer, n: int) -> str:
     # One seat per call: a queue member talks to one caller at a time.
     caller, agent = f"PJSIP/citizen-{n:06d}", f"PJSIP/12345-{n:04d}-{n:08x}"
     who = [("CallerIDNum", f"138{n:08d}"), ("CallerIDName", "张三")]
@@ -146,21 +152,33 @@ def _seat(peer: AmiPeer, n: int) -> str:
     return caller
 
 
-async def _press(agi_port: int, peer: AmiPeer, n: int, caller: str) -> float:
+@dataclass(frozen=True)
+class Feature:
+    """The AGI request an agent's key press makes: which route, from which context."""
+
+    script: str
+    context: str
+
+
+ONEKEY = Feature("onekey?pbx=pbx-12345", "hb-onekey")
+
+
+async def press(agi_port: int, peer: AmiPeer, feature: Feature, n: int, caller: str) -> float:
+    """Seconds from the AGI connect to the action that completes the press reaching `peer`."""
     arrived: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-    peer.redirects[caller] = arrived
+    peer.pressed[caller] = arrived
     started = time.perf_counter()
     reader, writer = await asyncio.open_connection("127.0.0.1", agi_port)
     writer.write(
         (
-            "agi_network: yes\nagi_network_script: onekey?pbx=pbx-12345\n"
+            f"agi_network: yes\nagi_network_script: {feature.script}\n"
             f"agi_channel: PJSIP/12345-{n:04d}-{n:08x}\nagi_uniqueid: a{n}\n"
-            "agi_callerid: 12345\nagi_context: hb-onekey\nagi_extension: s\n"
+            f"agi_callerid: 12345\nagi_context: {feature.context}\nagi_extension: s\n"
             "agi_priority: 2\n\n"
         ).encode()
     )
     # GET VARIABLE BRIDGEPEER only if the bridge's live model cannot name the caller; then
-    # SET VARIABLE x2 and STREAM FILE after the Redirect; then the server closes.
+    # whatever the route sends after the move; then the server closes.
     while command := await reader.readline():
         if command.startswith(b"GET VARIABLE BRIDGEPEER"):
             writer.write(f"200 result=1 ({caller})\n".encode())
@@ -170,21 +188,23 @@ async def _press(agi_port: int, peer: AmiPeer, n: int, caller: str) -> float:
     return await arrived - started
 
 
-async def _asterisk(conn: Connection, count: int, in_flight: int) -> None:
-    peers = {name: AmiPeer(queues) for name, queues in QUEUES.items()}
+async def _asterisk(
+    conn: Connection, count: int, in_flight: int, peer_type: type[AmiPeer], feature: Feature
+) -> None:
+    peers = {name: peer_type(queues) for name, queues in QUEUES.items()}
     servers = [await asyncio.start_server(peer.serve, "127.0.0.1", 0) for peer in peers.values()]
     conn.send({name: s.sockets[0].getsockname()[1] for name, s in zip(peers, servers, strict=True)})
     agi_port = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     for peer in peers.values():
         await peer.logged_in.wait()
-    calls = [_seat(peers["pbx-12345"], n) for n in range(count)]
+    calls = [seat_call(peers["pbx-12345"], n) for n in range(count)]
     conn.send("seated")
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # bridge has them
     gate = asyncio.Semaphore(in_flight)
 
     async def one(n: int) -> float:
         async with gate:
-            return await _press(agi_port, peers["pbx-12345"], n, calls[n])
+            return await press(agi_port, peers["pbx-12345"], feature, n, calls[n])
 
     started = time.perf_counter()
     latencies = await asyncio.gather(*(one(n) for n in range(count)))
@@ -197,8 +217,15 @@ async def _asterisk(conn: Connection, count: int, in_flight: int) -> None:
         await server.wait_closed()
 
 
-def asterisk_process(conn: Connection, count: int, in_flight: int) -> None:
-    asyncio.run(_asterisk(conn, count, in_flight))
+def asterisk_process(
+    conn: Connection,
+    count: int,
+    in_flight: int,
+    peer_type: type[AmiPeer] = AmiPeer,
+    feature: Feature = ONEKEY,
+) -> None:
+    """Asterisk's side in a process of its own: AMI peers, seated calls, the key presses."""
+    asyncio.run(_asterisk(conn, count, in_flight, peer_type, feature))
 
 
 class GcPauses:
@@ -257,7 +284,7 @@ async def _bridge(
             await asyncio.sleep(0.01)
         if gen0:
             settle_garbage_collector(gen0)  # as the service does once started
-        redis_cpu = await _redis_cpu(redis)
+        redis_cpu = await redis_cpu_seconds(redis)
         before = os.times()
         conn.send("go")
         with gc_pauses:
@@ -268,7 +295,7 @@ async def _bridge(
             (after.user - before.user) * 1000 / count,
             (after.system - before.system) * 1000 / count,
         )
-        redis_ms = (await _redis_cpu(redis) - redis_cpu) * 1000 / count
+        redis_ms = (await redis_cpu_seconds(redis) - redis_cpu) * 1000 / count
         await agi.stop(deadline=1)
         await stack.close()
         for client in clients:
@@ -279,7 +306,7 @@ async def _bridge(
     return latencies, elapsed, cpu_ms, redis_ms
 
 
-async def _redis_cpu(redis: aioredis.Redis) -> float:
+async def redis_cpu_seconds(redis: aioredis.Redis) -> float:
     info = await redis.info("cpu")
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
