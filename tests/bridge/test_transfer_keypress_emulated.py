@@ -105,6 +105,14 @@ class Lab:
         for digit in keys:
             await self.clients[pbx].action("PlayDTMF", Channel=agent, Digit=digit, Receive="yes")
 
+    def queued_leg(self, pbx: str, exten: str) -> str:
+        """Uniqueid of the caller's leg that dialled `exten` into the queue (its ;2 half)."""
+        return next(
+            c.uniqueid
+            for c in self.stack.links[pbx].live.channels.values()
+            if c.name.startswith(f"Local/{exten}@hb-queue") and c.name.endswith(";2")
+        )
+
 
 @contextlib.asynccontextmanager
 async def lab_of(redis: aioredis.Redis, folder: Path, config: TransferConfig) -> AsyncIterator[Lab]:
@@ -225,11 +233,7 @@ async def test_a_failed_trunk_brings_the_caller_back_and_fails_the_ticket(lab: L
     lab.network.unregister(lab.pbxs["pbx-110"])  # the IAX2 trunk is down; AMI stays up
     near = lab.stack.links["pbx-12345"].live
     await lab.press("pbx-12345", agent)
-    caller = next(
-        c.uniqueid
-        for c in near.channels.values()
-        if c.name.startswith("Local/12345@hb-queue") and c.name.endswith(";2")
-    )
+    caller = lab.queued_leg("pbx-12345", "12345")
 
     def back_with_another_12345_agent() -> bool:
         peer = near.bridged_peer(caller)
@@ -249,11 +253,7 @@ async def test_a_failed_trunk_brings_a_county_caller_back_to_the_county_queue(la
     lab.network.unregister(lab.pbxs["pbx-12345"])  # the IAX2 trunk is down; AMI stays up
     near = lab.stack.links["pbx-110"].live
     await lab.press("pbx-110", agent)
-    caller = next(
-        c.uniqueid
-        for c in near.channels.values()
-        if c.name.startswith("Local/110370883@hb-queue") and c.name.endswith(";2")
-    )
+    caller = lab.queued_leg("pbx-110", "110370883")
 
     def back_in_the_county_queue() -> bool:
         peer = near.bridged_peer(caller)
