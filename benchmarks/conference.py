@@ -46,7 +46,7 @@ from benchmarks.onekey import (
     ami_message,
     asterisk_process,
     percentile,
-    redis_cpu_seconds,
+    timed_presses,
 )
 from bridge.conferences.config import ConferenceConfig
 from bridge.conferences.phone import PhoneConferences
@@ -128,16 +128,7 @@ async def _bridge(
                 break
             await asyncio.sleep(0.01)
         settle_garbage_collector()
-        redis_cpu = await redis_cpu_seconds(redis)
-        before = os.times()
-        conn.send("go")
-        latencies, elapsed = await loop.run_in_executor(None, conn.recv)
-        after = os.times()
-        cpu_ms = (
-            (after.user - before.user) * 1000 / count,
-            (after.system - before.system) * 1000 / count,
-        )
-        redis_ms = (await redis_cpu_seconds(redis) - redis_cpu) * 1000 / count
+        latencies, elapsed, cpu_ms, redis_ms = await timed_presses(conn, redis, count)
         await agi.stop(deadline=1)
         conferences.close()
         await transfers.close()
